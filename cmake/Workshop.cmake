@@ -1,0 +1,39 @@
+# Helpers shared by every lesson, solution and test folder.
+include_guard(GLOBAL)
+
+find_package(Threads REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+
+# Standalone Asio (libasio-dev) is header-only and ships no CMake package.
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+if(NOT TARGET workshop::asio)
+  add_library(workshop_asio INTERFACE)
+  add_library(workshop::asio ALIAS workshop_asio)
+  target_include_directories(workshop_asio SYSTEM INTERFACE "${ASIO_INCLUDE_DIR}")
+  target_compile_definitions(workshop_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+  target_link_libraries(workshop_asio INTERFACE Threads::Threads)
+endif()
+
+# Warnings every target of ours gets.
+if(NOT TARGET workshop_warnings)
+  add_library(workshop_warnings INTERFACE)
+  target_compile_options(workshop_warnings INTERFACE -Wall -Wextra -Wpedantic
+                         $<$<BOOL:${WORKSHOP_WERROR}>:-Werror>)
+endif()
+
+# workshop_program(<tree> <program> SOURCES ... [LIBRARIES ...])
+#   Builds PROGRAM for a lesson or solution folder, under that folder's build directory,
+#   so build/lessons/NN-name/PROGRAM and build/solutions/NN-name/PROGRAM sit side by side.
+#   The CMake target is <tree>_<NN>_<program> (target names must be unique); the file is PROGRAM.
+function(workshop_program tree program)
+  cmake_parse_arguments(arg "" "" "SOURCES;LIBRARIES" ${ARGN})
+  get_filename_component(folder "${CMAKE_CURRENT_SOURCE_DIR}" NAME)
+  string(SUBSTRING "${folder}" 0 2 number)
+  set(target "${tree}_${number}_${program}")
+  add_executable(${target} ${arg_SOURCES})
+  set_target_properties(${target} PROPERTIES OUTPUT_NAME "${program}"
+                        RUNTIME_OUTPUT_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
+  target_link_libraries(${target} PRIVATE workshop::common workshop_warnings ${arg_LIBRARIES})
+  target_precompile_headers(${target} REUSE_FROM workshop_common)
+  set(WORKSHOP_LAST_TARGET ${target} PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,81 @@
+#include "workshop/program.hpp"
+
+#include <sys/resource.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace workshop {
+
+void add_listen_flags(CLI::App& app, listen_address& address) {
+  app.add_option("--host", address.host, "Address to listen on")->capture_default_str();
+  app.add_option("--port", address.port, "Port to listen on (0: the OS picks one)")
+      ->capture_default_str();
+}
+
+void parse_flags_or_exit(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help() << std::flush;
+    std::exit(0);
+  } catch (const CLI::ParseError& error) {
+    // CLI11's own exit codes start at 100; the workshop's programs all use 2.
+    std::cerr << app.get_name() << ": " << error.what() << "\n\n" << app.help() << std::flush;
+    std::exit(2);
+  }
+}
+
+asio::ip::tcp::acceptor listen_on(asio::io_context& io, const listen_address& address) {
+  try {
+    const asio::ip::tcp::endpoint endpoint{asio::ip::make_address(address.host), address.port};
+    asio::ip::tcp::acceptor acceptor{io};
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+    return acceptor;
+  } catch (const std::system_error& error) {
+    log("cannot listen on ", address.host, ":", address.port, ": ", error.code().message());
+    std::exit(1);
+  }
+}
+
+std::string to_string(const asio::ip::tcp::endpoint& endpoint) {
+  std::ostringstream text;
+  text << endpoint.address().to_string() << ':' << endpoint.port();
+  return text.str();
+}
+
+void announce_listening(const asio::ip::tcp::acceptor& acceptor) {
+  std::cout << "listening on " << to_string(acceptor.local_endpoint()) << '\n' << std::flush;
+}
+
+void on_stop_signal(asio::io_context& io, std::function<void()> on_stop) {
+  auto signals = std::make_shared<asio::signal_set>(io, SIGINT, SIGTERM);
+  signals->async_wait([signals, on_stop = std::move(on_stop)](const std::error_code& error, int) {
+    if (!error) on_stop();
+  });
+}
+
+asio::awaitable<bool> keep_accepting_after(const std::error_code& error) {
+  if (error == asio::error::operation_aborted || error == asio::error::bad_descriptor) {
+    co_return false;  // the acceptor was closed: we are shutting down
+  }
+  log("accept failed: ", error.message());
+  if (error == asio::error::no_descriptors || error == std::errc::too_many_files_open_in_system ||
+      error == asio::error::no_buffer_space) {
+    asio::steady_timer pause{co_await asio::this_coro::executor, std::chrono::milliseconds{100}};
+    co_await pause.async_wait(asio::use_awaitable);
+  }
+  co_return true;
+}
+
+void raise_fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) log("could not raise the open-file limit");
+}
+
+}  // namespace workshop

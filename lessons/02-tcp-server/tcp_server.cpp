@@ -1,0 +1,56 @@
+// Lesson 02: a TCP server that greets each client with two lines, then closes its side.
+// Follow lessons/02-tcp-server/README.md; check your work with `./workshop check 02`.
+//
+//   require("net").createServer(function(socket){
+//       socket.write("Hello\n");
+//       socket.end("world\n");
+//   }).listen(9999);
+#include "workshop/program.hpp"
+
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+
+// One client's whole conversation: socket.write("Hello\n"); socket.end("world\n");
+awaitable<void> greet(tcp::socket socket) {
+  try {
+    // TODO step 2: write "Hello\n" with co_await asio::async_write(socket, asio::buffer(...),
+    // use_awaitable).
+    // TODO step 3: write "world\n" the same way, then send our FIN with
+    //              socket.shutdown(tcp::socket::shutdown_send).
+    (void)socket;
+    co_return;
+  } catch (const std::system_error& error) {
+    workshop::log("client lost: ", error.code().message());
+  }
+}  // the socket closes here, when the coroutine ends
+
+// net.createServer(function(socket){ ... }): one coroutine per connection, never waiting on one.
+awaitable<void> accept_clients(tcp::acceptor acceptor) {
+  while (true) {
+    auto [error, socket] =
+        co_await acceptor.async_accept(asio::experimental::as_tuple(use_awaitable));
+    if (error) {
+      if (co_await workshop::keep_accepting_after(error)) continue;
+      co_return;
+    }
+    // TODO step 1: start greet(std::move(socket)) as its own coroutine with asio::co_spawn
+    //              (executor: acceptor.get_executor(), completion: asio::detached), so the
+    //              loop goes straight back to accepting.
+  }
+}
+
+int main(int argc, char** argv) {
+  workshop::listen_address address;
+  CLI::App app{"Lesson 02: greets each client with two lines, then closes.", "tcp_server"};
+  workshop::add_listen_flags(app, address);
+  workshop::parse_flags_or_exit(app, argc, argv);
+  workshop::raise_fd_limit();
+
+  asio::io_context io;
+  auto acceptor = workshop::listen_on(io, address);
+  workshop::on_stop_signal(io, [&io] { io.stop(); });
+  workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
+  asio::co_spawn(io, accept_clients(std::move(acceptor)), asio::detached);
+  io.run();  // the event loop: runs until a signal stops it
+}

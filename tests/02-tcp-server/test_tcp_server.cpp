@@ -1,0 +1,72 @@
+// Lesson 02: tcp_server writes "Hello\n", then "world\n", then closes its side.
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "testing/conventions.hpp"
+#include "testing/workshop_test.hpp"
+
+using namespace testing;
+
+TEST_CASE("each client gets Hello", "[step1][step2]") {
+  auto program = server::start();
+  auto visitor = client::connect(program.port(), "client");
+  visitor.expect_line("Hello\n", 2000ms,
+                      "step 1 starts greet() for each connection; step 2 writes Hello");
+}
+
+TEST_CASE("each client gets Hello, then world", "[step3]") {
+  auto program = server::start();
+  auto visitor = client::connect(program.port(), "client");
+  visitor.expect_line("Hello\n", 2000ms, "step 2 writes Hello");
+  visitor.expect_line("world\n", 2000ms, "step 3 writes world after Hello");
+}
+
+TEST_CASE("the server closes its side after the two lines", "[step3]") {
+  auto program = server::start();
+  auto visitor = client::connect(program.port(), "client");
+  visitor.expect_bytes("Hello\nworld\n", 2000ms, "steps 2 and 3 write the two lines");
+  visitor.expect_closed(2000ms, "step 3 ends with socket.shutdown(tcp::socket::shutdown_send)");
+}
+
+TEST_CASE("a client that half-closes first still gets both lines", "[step3]") {
+  auto program = server::start();
+  auto visitor = client::connect(program.port(), "client");
+  visitor.shutdown_write();
+  visitor.expect_bytes("Hello\nworld\n", 2000ms, "the server writes whatever the client does");
+  visitor.expect_closed(2000ms, "step 3 closes after writing");
+}
+
+TEST_CASE("500 connections at once each get both lines and end-of-file", "[step1][step3]") {
+  auto program = server::start();
+  std::vector<client> clients;
+  for (int i = 0; i < 500; ++i) {
+    clients.push_back(client::connect(program.port(), "client " + std::to_string(i + 1), true));
+  }
+  int complete = 0;
+  for (auto& visitor : clients) {
+    bool eof = false;
+    const std::string got = visitor.read_until_eof(5000ms, &eof);
+    if (got == "Hello\nworld\n" && eof) {
+      ++complete;
+    } else {
+      note(visitor.name() + " got " + show(got) +
+           (eof ? " then end-of-file" : " and no end-of-file"));
+    }
+  }
+  if (complete != 500) {
+    fail("all 500 clients to get \"Hello\\nworld\\n\" then end-of-file",
+         std::to_string(complete) + " did",
+         "step 1: co_spawn each client so none waits for another");
+  }
+  CHECK(program.running());
+}
+
+TEST_CASE("the help flag prints usage and exits 0", "[conventions]") {
+  check_help_exits_zero();
+}
+TEST_CASE("a bad flag or value exits 2", "[conventions]") {
+  check_bad_flags_exit_two();
+}
+TEST_CASE("SIGINT and SIGTERM stop it with exit 0 within a second", "[conventions]") {
+  check_stops_on_signals();
+}

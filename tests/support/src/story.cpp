@@ -1,0 +1,117 @@
+// The story of a test: a numbered transcript of its steps, printed when it fails.
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <sstream>
+
+#include "testing/workshop_test.hpp"
+
+namespace testing {
+namespace {
+
+struct story_t {
+  std::mutex mutex;
+  std::vector<std::string> steps;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+
+story_t& story() {
+  static story_t instance;
+  return instance;
+}
+
+}  // namespace
+
+void restart_story() {
+  std::lock_guard lock{story().mutex};
+  story().steps.clear();
+  story().start = std::chrono::steady_clock::now();
+}
+
+}  // namespace testing
+
+namespace testing {
+
+settings_t& settings() {
+  static settings_t instance;
+  return instance;
+}
+
+long long elapsed_ms() {
+  return std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - story().start).count();
+}
+
+void note(std::string step) {
+  std::ostringstream line;
+  line << '[' << elapsed_ms() << " ms] " << step;
+  std::lock_guard lock{story().mutex};
+  story().steps.push_back(line.str());
+}
+
+std::string transcript() {
+  constexpr std::size_t head = 40;
+  constexpr std::size_t tail = 25;
+  std::lock_guard lock{story().mutex};
+  const auto& steps = story().steps;
+  std::ostringstream text;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (steps.size() > head + tail && i == head) {
+      text << "   ... " << steps.size() - head - tail << " more steps ...\n";
+      i = steps.size() - tail;
+    }
+    text << "  " << i + 1 << ". " << steps[i] << '\n';
+  }
+  return text.str();
+}
+
+std::string show(std::string_view bytes, std::size_t limit) {
+  std::string text = "\"";
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == limit) {
+      text += "\"... (" + std::to_string(bytes.size()) + " bytes in all)";
+      return text;
+    }
+    const unsigned char c = static_cast<unsigned char>(bytes[i]);
+    switch (c) {
+      case '\n':
+        text += "\\n";
+        break;
+      case '\r':
+        text += "\\r";
+        break;
+      case '\t':
+        text += "\\t";
+        break;
+      case '"':
+        text += "\\\"";
+        break;
+      case '\\':
+        text += "\\\\";
+        break;
+      default:
+        if (c < 0x20 || c >= 0x7f) {
+          static constexpr char digits[] = "0123456789abcdef";
+          text += "\\x";
+          text += digits[c >> 4];
+          text += digits[c & 0xf];
+        } else {
+          text += static_cast<char>(c);
+        }
+    }
+  }
+  return text + "\"";
+}
+
+void fail(std::string_view expected, std::string_view got, std::string_view hint) {
+  std::ostringstream message;
+  message << "\nWhat happened (ms since the test started):\n"
+          << transcript() << "Expected: " << expected << "\nGot:      " << got << '\n';
+  if (!hint.empty()) {
+    message << "Hint:     " << hint;
+    if (!settings().lesson_readme.empty()) message << " (" << settings().lesson_readme << ")";
+    message << '\n';
+  }
+  FAIL(message.str());
+  throw std::logic_error("unreachable: FAIL throws");  // keeps [[noreturn]] honest
+}
+
+}  // namespace testing
