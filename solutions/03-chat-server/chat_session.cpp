@@ -69,7 +69,7 @@ asio::awaitable<void> chat_session::reader() {
     auto [error, count] =
         co_await socket_.async_read_some(asio::buffer(chunk), as_tuple(use_awaitable));
     if (error) break;  // end-of-file, a reset, or stop() closed the socket
-    received.append(chunk, count);
+    received.append(chunk.data(), count);
     if (!hand_on_complete_lines(received)) {
       workshop::log("dropping client ", peer_, ": a line over --max-line ", limits_.max_line,
                     " bytes");
