@@ -1,0 +1,201 @@
+// Lesson 05: a round-robin TCP reverse proxy. Each client is connected to the next backend in
+// turn, and bytes flow both ways unchanged until both sides are done.
+// Follow lessons/05-reverse-proxy/README.md; check your work with `./workshop check 05`.
+//
+//   var counter = 0;
+//   net.createServer(function(socket){
+//       counter = (counter+1)%hosts.length;
+//       console.log("forwarding connection to : ", hosts[counter]);
+//       var hostSocket = net.connect(hosts[counter],function(){
+//           socket.pipe(hostSocket).pipe(socket);
+//       });
+//       socket.on('end',function(){
+//           console.log("destroying socket");
+//           hostSocket.destroy();
+//       });
+//   }).listen(8000);
+#include <asio/experimental/awaitable_operators.hpp>
+#include <optional>
+
+#include "backend_address.hpp"
+#include "workshop/program.hpp"
+
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;  // a && b, a || b on awaitables
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+// Completion token: co_await returns (error, results...) instead of throwing.
+constexpr auto with_error = asio::experimental::as_tuple(use_awaitable);
+
+// One buffer per direction, reused for every read: memory per connection stays fixed.
+constexpr std::size_t pipe_buffer_size = 64 * 1024;
+
+// The backends, whose turn it is, and which ones are resting after failing us.
+class backend_pool {
+ public:
+  backend_pool(std::vector<tcp::endpoint> endpoints, milliseconds rest)
+      : backends_(endpoints.begin(), endpoints.end()), rest_{rest} {}
+
+  std::size_t size() const { return backends_.size(); }
+  const tcp::endpoint& endpoint(std::size_t index) const { return backends_[index].endpoint; }
+
+  // The backends to try for a new client, in order.
+  std::vector<std::size_t> turn_order() {
+    // TODO step 3: round robin. List every backend, starting with the one whose turn it is
+    //              (next_) and wrapping around: (next_ + offset) % size(). Then move next_ on
+    //              by one, after using it (the Node.js original moves it first).
+    // TODO step 5: leave out the backends that rest (is_resting); if that leaves none, return
+    //              them all: a rest is advice, and one of them may be back.
+    return {0};  // for now: always the first backend
+  }
+
+  bool is_resting(std::size_t index) const {
+    return steady_clock::now() < backends_[index].resting_until;
+  }
+  void rest(std::size_t index) { backends_[index].resting_until = steady_clock::now() + rest_; }
+
+ private:
+  struct backend {
+    backend(const tcp::endpoint& where) : endpoint{where} {}
+    tcp::endpoint endpoint;
+    steady_clock::time_point resting_until{};  // in the past: awake
+  };
+  std::vector<backend> backends_;
+  milliseconds rest_;
+  std::size_t next_ = 0;
+};
+
+// net.connect(host): connects `socket`, or gives up after `timeout`.
+awaitable<std::error_code> connect_within(tcp::socket& socket, const tcp::endpoint& backend,
+                                          milliseconds timeout) {
+  // TODO step 1: connect and return the error code (empty when it worked):
+  //                auto [error] = co_await socket.async_connect(backend, with_error);
+  // TODO step 5: race the connect against an asio::steady_timer{socket.get_executor(), timeout}:
+  //                co_await (socket.async_connect(...) || timer.async_wait(with_error))
+  //              gives a std::variant; index() 1 means the timer won: return
+  //              asio::error::timed_out.
+  (void)socket;
+  (void)backend;
+  (void)timeout;
+  co_return asio::error::operation_not_supported;
+}
+
+// The first backend, in turn order, that accepts the connection.
+awaitable<std::optional<tcp::socket>> connect_to_a_backend(backend_pool& pool,
+                                                           milliseconds timeout) {
+  for (const std::size_t backend : pool.turn_order()) {
+    tcp::socket socket{co_await asio::this_coro::executor};
+    const std::error_code error = co_await connect_within(socket, pool.endpoint(backend), timeout);
+    if (!error) co_return socket;
+    workshop::log("backend ", workshop::to_string(pool.endpoint(backend)), " failed (",
+                  error.message(), ")");
+    // TODO step 5: pool.rest(backend), so the next clients do not wait on it too.
+    co_return std::nullopt;  // TODO step 5: remove this line: go on to the next backend
+  }
+  co_return std::nullopt;
+}
+
+// socket.pipe(hostSocket), with what pipe() hides spelled out.
+awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
+  // TODO step 2: one buffer, reused: std::vector<char> buffer(pipe_buffer_size). In a loop:
+  //                auto [read_error, length] =
+  //                    co_await from.async_read_some(asio::buffer(buffer), with_error);
+  //              then write all of it before reading again (backpressure):
+  //                co_await asio::async_write(to, asio::buffer(buffer, length), with_error);
+  //              Stop at the first error of either.
+  // TODO step 4: end-of-file on `from` (read_error == asio::error::eof) is a half-close: pass
+  //              it on with to.shutdown(tcp::socket::shutdown_send, ignored) and return,
+  //              leaving the other direction flowing. Any other error (a reset): close both
+  //              sockets (from.close(ignored); to.close(ignored)) so the other direction ends.
+  (void)from;
+  (void)to;
+  co_return;
+}
+
+// One client, from accept to the end of both directions.
+awaitable<void> serve(tcp::socket client, backend_pool& pool, milliseconds connect_timeout) {
+  std::error_code ignored;
+  const std::string who = workshop::to_string(client.remote_endpoint(ignored));
+  auto backend = co_await connect_to_a_backend(pool, connect_timeout);
+  if (!backend) {
+    workshop::log("client ", who, ": no backend answered, closing");
+    co_return;  // the client socket closes here
+  }
+  // console.log("forwarding connection to : ", hosts[counter]);
+  workshop::log("client ", who, " -> backend ",
+                workshop::to_string(backend->remote_endpoint(ignored)));
+  // socket.pipe(hostSocket).pipe(socket): both directions at once, done when both are done.
+  co_await (pipe(client, *backend) && pipe(*backend, client));
+}
+
+// net.createServer(function(socket){ ... }): one coroutine per client.
+awaitable<void> accept_clients(tcp::acceptor acceptor, backend_pool& pool,
+                               milliseconds connect_timeout) {
+  while (true) {
+    auto [error, socket] = co_await acceptor.async_accept(with_error);
+    if (error) {
+      if (co_await workshop::keep_accepting_after(error)) continue;
+      co_return;
+    }
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket), pool, connect_timeout),
+                   asio::detached);
+  }
+}
+
+// Looks each backend's host up once, at start; exits 2 if one cannot be found.
+std::vector<tcp::endpoint> resolve_backends(asio::io_context& io,
+                                            const std::vector<backend_address>& backends) {
+  tcp::resolver resolver{io};
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& backend : backends) {
+    std::error_code error;
+    const auto found = resolver.resolve(backend.host, std::to_string(backend.port), error);
+    if (error || found.empty()) {
+      workshop::log("reverse_proxy: cannot resolve backend ", to_string(backend), ": ",
+                    error.message());
+      std::exit(2);
+    }
+    endpoints.push_back(found.begin()->endpoint());
+  }
+  return endpoints;
+}
+
+int main(int argc, char** argv) {
+  workshop::listen_address address{.host = "127.0.0.1", .port = 8000};
+  std::vector<std::string> backend_flags;
+  int connect_timeout_ms = 1000;
+  int rest_ms = 5000;
+  CLI::App app{"Lesson 05: a round-robin TCP reverse proxy.", "reverse_proxy"};
+  workshop::add_listen_flags(app, address);
+  app.add_option("--backend", backend_flags,
+                 "A backend HOST:PORT, repeatable (default: 127.0.0.1:9999 down to :9992)")
+      ->delimiter(',')
+      ->check([](const std::string& text) {
+        return parse_backend(text) ? std::string{} : "not HOST:PORT: " + text;
+      });
+  app.add_option("--connect-timeout-ms", connect_timeout_ms,
+                 "Skip a backend that does not answer within this time")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600000));
+  app.add_option("--rest-ms", rest_ms, "How long a failed backend is left alone")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600000));
+  workshop::parse_flags_or_exit(app, argc, argv);
+  workshop::raise_fd_limit();
+
+  std::vector<backend_address> backends;
+  for (const auto& text : backend_flags) backends.push_back(*parse_backend(text));
+  if (backends.empty()) backends = default_backends();
+
+  asio::io_context io;
+  backend_pool pool{resolve_backends(io, backends), milliseconds{rest_ms}};
+  auto acceptor = workshop::listen_on(io, address);
+  workshop::on_stop_signal(io, [&io] { io.stop(); });
+  workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
+  asio::co_spawn(io, accept_clients(std::move(acceptor), pool, milliseconds{connect_timeout_ms}),
+                 asio::detached);
+  io.run();  // the event loop: runs until a signal stops it
+}

@@ -1,0 +1,320 @@
+// Lesson 05: reverse_proxy connects each client to the next backend in turn and pipes bytes both
+// ways, unchanged, with backpressure, half-close, and dead backends skipped.
+// The backends are small servers inside the test (test_backends.hpp).
+#include <sys/resource.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+#include <thread>
+
+#include "test_backends.hpp"
+#include "testing/conventions.hpp"
+#include "testing/workshop_test.hpp"
+
+using namespace testing;
+
+namespace {
+
+// --backend A --backend B ... plus any extra flags.
+std::vector<std::string> proxy_args(const std::vector<std::string>& backends,
+                                    std::vector<std::string> extra = {}) {
+  std::vector<std::string> args;
+  for (const auto& backend : backends) {
+    args.push_back("--backend");
+    args.push_back(backend);
+  }
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+std::string random_bytes(std::size_t size, unsigned seed) {
+  std::mt19937 generator{seed};
+  std::string bytes(size, '\0');
+  for (auto& byte : bytes) byte = static_cast<char>(generator());
+  return bytes;
+}
+
+// Where two byte strings first differ, for a failure message.
+std::string first_difference(const std::string& expected, const std::string& got) {
+  const auto limit = std::min(expected.size(), got.size());
+  std::size_t at = 0;
+  while (at < limit && expected[at] == got[at]) ++at;
+  return "got " + std::to_string(got.size()) + " of " + std::to_string(expected.size()) +
+         " bytes; the first difference at byte " + std::to_string(at);
+}
+
+// Every proxied connection holds a few descriptors; 300 of them need more than 1024.
+void raise_fd_limit() {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+// Waits up to `timeout` for `text` to appear in the server's stderr.
+bool wait_for_log(const server& program, const std::string& text, ms timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (program.log_tail(50).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a client's connection reaches the backend, and the log names it", "[step1]") {
+  auto backend = test_backend::start(behaviour::named, "A");
+  auto proxy = server::start(proxy_args({backend->address()}));
+  auto visitor = client::connect(proxy.port(), "client");
+  if (!backend->wait_connections(1, 3000ms)) {
+    fail("backend A to see a connection from the proxy within 3000 ms", "no connection",
+         "step 1: connect_within connects the backend socket; connect_to_a_backend returns it");
+  }
+  note("backend A accepted a connection");
+  if (!wait_for_log(proxy, backend->address(), 3000ms)) {
+    fail("a log line on stderr naming the backend " + backend->address(),
+         "its stderr:\n" + proxy.log_tail(), "step 1: serve() logs the backend it chose");
+  }
+}
+
+TEST_CASE("bytes flow both ways: the backend's greeting, then an echo", "[step2]") {
+  auto backend = test_backend::start(behaviour::named, "A");
+  auto proxy = server::start(proxy_args({backend->address()}));
+  auto visitor = client::connect(proxy.port(), "client");
+  visitor.expect_line("A\n", 3000ms, "step 2: pipe(backend, client) copies the backend's bytes");
+  visitor.send("hello through the proxy\n");
+  visitor.expect_line("hello through the proxy\n", 3000ms,
+                      "step 2: pipe(client, backend) copies the client's bytes to the backend");
+}
+
+TEST_CASE("8 MiB of random bytes come back from an echo backend intact", "[step2]") {
+  auto backend = test_backend::start(behaviour::echo, "echo");
+  auto proxy = server::start(proxy_args({backend->address()}));
+  auto visitor = client::connect(proxy.port(), "client", true);
+  const std::string bytes = random_bytes(8 << 20, 5);
+  note("client sends 8 MiB of random bytes while it reads the echo");
+  // Sending and reading at once: an echo of 8 MiB does not fit in the sockets' buffers.
+  std::thread sender{[&] { visitor.try_send(bytes); }};
+  const std::string echoed = visitor.read_exactly(bytes.size(), 30000ms);
+  sender.join();
+  if (echoed != bytes) {
+    fail("the same 8 MiB back, byte for byte", first_difference(bytes, echoed),
+         "step 2: write exactly the bytes you read (asio::buffer(buffer, length)), all of them "
+         "(asio::async_write), before reading again");
+  }
+  note("client got all 8 MiB back intact");
+}
+
+TEST_CASE("300 connections at once each echo 64 KiB intact", "[step2]") {
+  raise_fd_limit();
+  auto backend = test_backend::start(behaviour::echo, "echo");
+  auto proxy = server::start(proxy_args({backend->address()}));
+  constexpr int count = 300;
+  std::vector<client> clients;
+  std::vector<std::string> payloads;
+  for (int i = 0; i < count; ++i) {
+    clients.push_back(client::connect(proxy.port(), "client " + std::to_string(i + 1), true));
+    payloads.push_back(random_bytes(64 << 10, static_cast<unsigned>(i)));
+  }
+  note("300 clients connected; each sends its own 64 KiB");
+  for (int i = 0; i < count; ++i) clients[i].try_send(payloads[i]);
+  int intact = 0;
+  for (int i = 0; i < count; ++i) {
+    const std::string echoed = clients[i].read_exactly(payloads[i].size(), 10000ms);
+    if (echoed == payloads[i]) {
+      ++intact;
+    } else {
+      note(clients[i].name() + ": " + first_difference(payloads[i], echoed));
+    }
+  }
+  if (intact != count) {
+    fail("all 300 clients to get their own 64 KiB back", std::to_string(intact) + " did",
+         "step 2: each client's session has its own sockets and buffers; none waits for another");
+  }
+  CHECK(proxy.running());
+}
+
+TEST_CASE("a client that does not read holds the backend back, and proxy memory stays bounded",
+          "[step2]") {
+  auto backend = test_backend::start(behaviour::flood, "flood");
+  auto proxy = server::start(proxy_args({backend->address()}));
+  const std::size_t before_kib = proxy.memory_kib();
+  auto reader = client::connect(proxy.port(), "slow client");
+  note("the backend floods 64 MiB; the client reads nothing for 2 s");
+  std::this_thread::sleep_for(2000ms);
+  const std::size_t after_kib = proxy.memory_kib();
+  const std::size_t sent = backend->flood_sent();
+  note("proxy memory " + std::to_string(before_kib) + " KiB before, " + std::to_string(after_kib) +
+       " KiB after; the backend got " + std::to_string(sent >> 20) + " MiB out");
+  if (sent == 0) {
+    fail("the backend to send at least some bytes through the proxy", "none",
+         "step 2: pipe(backend, client) reads from the backend");
+  }
+  if (after_kib > before_kib + 16 * 1024) {
+    fail("the proxy's memory to grow by less than 16 MiB while its client does not read",
+         "it grew by " + std::to_string((after_kib - before_kib) >> 10) + " MiB",
+         "step 2: one buffer per direction; do not read again before async_write has finished");
+  }
+  if (sent >= backend->flood_bytes) {
+    fail("the backend to be held back (its sends blocked) while the client does not read",
+         "it sent all " + std::to_string(sent >> 20) + " MiB",
+         "step 2: do not read from the backend while the write to the client is pending");
+  }
+  note("now the client reads everything");
+  const std::string got = reader.read_exactly(backend->flood_bytes, 60000ms);
+  std::size_t at = 0;
+  while (at < got.size() && got[at] == flood_byte(at)) ++at;
+  if (got.size() != backend->flood_bytes || at != got.size()) {
+    fail("all 64 MiB of the pattern, in order, once the client reads",
+         "got " + std::to_string(got.size()) + " bytes, the first wrong one at " +
+             std::to_string(at),
+         "step 2: backpressure delays bytes; it must never drop or reorder them");
+  }
+}
+
+TEST_CASE("clients go to the backends in turn, starting with the first", "[step3]") {
+  auto a = test_backend::start(behaviour::named, "A");
+  auto b = test_backend::start(behaviour::named, "B");
+  auto c = test_backend::start(behaviour::named, "C");
+  auto proxy = server::start(proxy_args({a->address(), b->address(), c->address()}));
+  const std::vector<std::string> expected{"A\n", "B\n", "C\n", "A\n", "B\n", "C\n"};
+  std::vector<client> clients;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    clients.push_back(client::connect(proxy.port(), "client " + std::to_string(i + 1)));
+    clients.back().expect_line(expected[i], 3000ms,
+                               "step 3: round robin, A B C A B C: use the counter, then move it "
+                               "on (the Node.js original moves it first and starts at B)");
+  }
+}
+
+TEST_CASE("a client's half-close reaches the backend, and its answer still comes back", "[step4]") {
+  auto backend = test_backend::start(behaviour::named, "A");
+  auto proxy = server::start(proxy_args({backend->address()}));
+  auto visitor = client::connect(proxy.port(), "client");
+  visitor.expect_line("A\n", 3000ms, "step 2 pipes the backend's greeting");
+  visitor.send("last words\n");
+  visitor.shutdown_write();
+  visitor.expect_line("last words\n", 3000ms,
+                      "step 4: after the client's FIN the other direction keeps flowing");
+  visitor.expect_line("A: bye\n", 3000ms,
+                      "step 4: on end-of-file, shutdown(send) the other socket, do not close "
+                      "it: the backend answers the FIN with \"A: bye\" (the Node.js original "
+                      "destroys the backend socket here and loses it)");
+  visitor.expect_closed(3000ms, "step 4: the backend's FIN is passed on to the client");
+}
+
+TEST_CASE("a backend's half-close reaches the client, who can still send", "[step4]") {
+  auto backend = test_backend::start(behaviour::greet_then_fin, "B");
+  auto proxy = server::start(proxy_args({backend->address()}));
+  auto visitor = client::connect(proxy.port(), "client");
+  visitor.expect_line("B\n", 3000ms, "step 2 pipes the backend's greeting");
+  visitor.expect_closed(3000ms,
+                        "step 4: end-of-file from the backend becomes shutdown(send) on the "
+                        "client socket: the client sees end-of-file");
+  visitor.send("still here\n");
+  if (!backend->wait_received("still here\n", 3000ms)) {
+    fail("the backend to receive \"still here\\n\" after its own FIN",
+         "it received " + show(backend->received()),
+         "step 4: a half-close ends one direction only; keep piping the other");
+  }
+  note("backend B received \"still here\\n\"");
+}
+
+TEST_CASE("a reset on either side closes both", "[step4]") {
+  auto echo = test_backend::start(behaviour::echo, "echo");
+  auto proxy = server::start(proxy_args({echo->address()}));
+  auto visitor = client::connect(proxy.port(), "client");
+  visitor.send("ping\n");
+  visitor.expect_line("ping\n", 3000ms, "step 2 pipes both ways");
+  visitor.reset();
+  if (!echo->wait_ended(1, 3000ms)) {
+    fail("the backend's connection to end within 3000 ms of the client's reset", "it is still open",
+         "step 4: an error on one side closes both sockets");
+  }
+  note("the backend's connection ended");
+
+  auto resetting = test_backend::start(behaviour::greet_then_reset, "R");
+  auto proxy2 = server::start(proxy_args({resetting->address()}));
+  auto second = client::connect(proxy2.port(), "second client");
+  second.expect_line("R\n", 3000ms, "step 2 pipes the backend's greeting");
+  second.expect_closed(3000ms, "step 4: the backend reset its connection: close the client's");
+}
+
+TEST_CASE("a backend that refuses is skipped for the next one", "[step5]") {
+  const std::uint16_t dead = free_port();
+  auto a = test_backend::start(behaviour::named, "A");
+  auto b = test_backend::start(behaviour::named, "B");
+  auto proxy =
+      server::start(proxy_args({"127.0.0.1:" + std::to_string(dead), a->address(), b->address()}));
+  note("the first backend, port " + std::to_string(dead) + ", is down");
+  auto first = client::connect(proxy.port(), "client 1");
+  first.expect_line("A\n", 3000ms,
+                    "step 5: when a backend refuses, try the next one for the same client "
+                    "(the Node.js original crashes here)");
+  auto second = client::connect(proxy.port(), "client 2");
+  second.expect_line("A\n", 3000ms, "step 3: the second client's turn is the second backend");
+  auto third = client::connect(proxy.port(), "client 3");
+  third.expect_line("B\n", 3000ms, "step 3: the third client's turn is the third backend");
+  auto fourth = client::connect(proxy.port(), "client 4");
+  fourth.expect_line("A\n", 3000ms, "step 5: the dead backend rests; its turn goes to the next");
+  CHECK(proxy.running());
+}
+
+TEST_CASE("a backend that does not answer is skipped after --connect-timeout-ms", "[step5]") {
+  silent_backend silent;
+  auto a = test_backend::start(behaviour::named, "A");
+  auto proxy =
+      server::start(proxy_args({silent.address(), a->address()}, {"--connect-timeout-ms", "300"}));
+  auto first = client::connect(proxy.port(), "client 1");
+  first.expect_line("A\n", 5000ms,
+                    "step 5: race the connect against a timer (connect_within) and try the next "
+                    "backend when the timer wins");
+  auto second = client::connect(proxy.port(), "client 2");
+  second.expect_line("A\n", 5000ms, "step 5: the silent backend is skipped again");
+}
+
+TEST_CASE("with every backend down the client is closed at once, and the proxy goes on",
+          "[step5]") {
+  const std::uint16_t first_port = free_port();
+  const std::uint16_t second_port = free_port();
+  auto proxy = server::start(proxy_args(
+      {"127.0.0.1:" + std::to_string(first_port), "127.0.0.1:" + std::to_string(second_port)}));
+  auto early = client::connect(proxy.port(), "client 1");
+  early.expect_closed(2000ms, "step 5: when no backend answers, close the client");
+  if (!proxy.running()) {
+    fail("the proxy to keep running with every backend down", "it exited:\n" + proxy.log_tail(),
+         "step 5: a failed connect is an error code to handle, not an exception to die of");
+  }
+  auto backend = test_backend::start(behaviour::named, "A", first_port);
+  note("backend A is up now, on the first backend's port");
+  auto late = client::connect(proxy.port(), "client 2");
+  late.expect_line("A\n", 3000ms,
+                   "step 5: once a backend is back the next client reaches it (when every "
+                   "backend is resting, try them all anyway)");
+}
+
+TEST_CASE("the help flag prints usage and exits 0", "[conventions]") {
+  check_help_exits_zero();
+}
+TEST_CASE("a bad flag or value exits 2", "[conventions]") {
+  check_bad_flags_exit_two();
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ":9999", "::1:9999"}) {
+    const auto result = run_to_exit({"--backend", bad});
+    if (result.exit_code != 2) {
+      fail(std::string{"`--backend "} + bad + "` to be refused with exit code 2",
+           "exit code " + std::to_string(result.exit_code), "--backend takes HOST:PORT");
+    }
+  }
+}
+TEST_CASE("SIGINT and SIGTERM stop it with exit 0 within a second", "[conventions]") {
+  auto backend = test_backend::start(behaviour::echo, "echo");
+  check_stops_on_signals(proxy_args({backend->address()}));
+}
+TEST_CASE("it listens on port 8000 unless told otherwise", "[conventions]") {
+  const auto result = run_to_exit({"--help"});
+  if (result.out.find("8000") == std::string::npos) {
+    fail("`--help` to show the default port 8000", show(result.out, 400),
+         "workshop::listen_address{.port = 8000}");
+  }
+}
