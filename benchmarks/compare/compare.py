@@ -1,0 +1,503 @@
+#!/usr/bin/env python3
+"""The talk's Node.js programs against our C++ solutions, on the same load, side by side.
+
+Run by `./workshop compare [--quick]`. For each scenario it starts the Node.js original, runs our
+load tool (benchmarks/NN-*/, or wrk) against it, stops it; then the same for the C++ solution;
+and again, interleaved (A B A B), so that a busy moment on this shared machine hits both. It
+prints one table (median of the runs, min-max beside it), and writes benchmarks/results/:
+compare-DATE.csv and latest.csv (every run's figures), latest.md (the table) and SVG charts
+drawn by gnuplot. Standard library only.
+"""
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NODE_DIR = os.path.join(ROOT, "reference", "node")
+KINDS = ("node", "cpp")
+SHOWN = {"node": "Node.js", "cpp": "C++"}
+
+
+# ---------------------------------------------------------------- processes under test
+
+
+def raise_fd_limit():
+    """Both servers get the same open-file limit (the hard one): every client is a descriptor."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Server:
+    """A program under test: started, waited for (its ready line), measured, stopped."""
+
+    def __init__(self, command, name):
+        self.name = name
+        self.command = command
+        self.log = open(os.path.join(LOG_DIR, name + ".stderr"), "ab")
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log,
+                                        stdin=subprocess.DEVNULL, preexec_fn=raise_fd_limit)
+        line = self._read_line(15.0)
+        match = re.match(r"listening on (.+):(\d+)$", line or "")
+        if not match:
+            self.stop()
+            raise RuntimeError(f"{' '.join(command)}: no ready line within 15 s (got {line!r}); "
+                               f"see {self.log.name}")
+        self.port = int(match.group(2))
+
+    def _read_line(self, timeout):
+        deadline = time.monotonic() + timeout
+        data = b""
+        fd = self.process.stdout.fileno()
+        while not data.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 1)
+            if not chunk:
+                return None
+            data += chunk
+        return data.decode(errors="replace").strip()
+
+    def peak_memory_mib(self):
+        """VmHWM: the most resident memory the process has had since it started."""
+        try:
+            with open(f"/proc/{self.process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024.0
+        except OSError:
+            pass
+        return float("nan")
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(3)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        self.log.close()
+
+
+def program_command(kind, lesson, program, args):
+    if kind == "node":
+        return ["node", os.path.join(NODE_DIR, program + ".js")] + args
+    return [os.path.join(RELEASE_DIR, "solutions", lesson, program)] + args
+
+
+def start(kind, lesson, program, args=()):
+    args = ["--host", "127.0.0.1", "--port", "0"] + list(args)
+    return Server(program_command(kind, lesson, program, args), f"{kind}-{program}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Redis:
+    """A private redis-server on a free port, for the distributed chat."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--maxclients", "10000"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=raise_fd_limit)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
+# ---------------------------------------------------------------- load tools
+
+
+def tool(lesson, name):
+    path = os.path.join(RELEASE_DIR, "benchmarks", lesson, name)
+    return path if os.access(path, os.X_OK) else None
+
+
+def run_json(command, timeout):
+    """Runs a load tool; returns the last JSON object it printed on stdout."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=raise_fd_limit)
+    for line in reversed(done.stdout.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError(f"{' '.join(command)} printed no JSON (exit {done.returncode}): "
+                       f"{(done.stdout + done.stderr)[-600:]}")
+
+
+def first(result, *keys):
+    """The first of `keys` the tool's JSON has (the tools' names for a figure vary)."""
+    for key in keys:
+        if key in result and result[key] is not None:
+            return float(result[key])
+    raise KeyError(f"none of {keys} in {result}")
+
+
+def wrk_requests_per_second(port, seconds, connections):
+    done = subprocess.run(["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s",
+                           f"http://127.0.0.1:{port}/"], capture_output=True, text=True,
+                          timeout=seconds + 30)
+    match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    if not match:
+        raise RuntimeError("wrk: " + done.stdout + done.stderr)
+    errors = re.search(r"Socket errors: (.*)", done.stdout)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
+    return float(match.group(1)), (errors.group(1) if errors else "") + \
+        (f" non-2xx {non2xx.group(1)}" if non2xx else "")
+
+
+# ---------------------------------------------------------------- scenarios
+# Each scenario runs once against one kind of server and returns [(metric, unit, better, value)],
+# `better` being "higher" or "lower". Sizes come from SIZES[quick or full].
+
+SIZES = {
+    "full": {"runs": 5, "hello_clients": 10000, "wrk_seconds": 10, "connect_seconds": 5,
+             "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)], "dist_lines": 1000,
+             "proxy_megabytes": 256, "proxy_seconds": 5},
+    "quick": {"runs": 3, "hello_clients": 5000, "wrk_seconds": 3, "connect_seconds": 2,
+              "chat": [(1, 100, 500), (1, 1000, 50), (10, 200, 25)], "dist_lines": 200,
+              "proxy_megabytes": 64, "proxy_seconds": 2},
+}
+
+
+def scenario_hello_held(sizes):
+    """hello_http, --delay-ms 1000: N clients at once, each held a second by the delay."""
+    load = tool("01-hello-http", "hello_load")
+    if not load:
+        return None, "benchmarks/01-hello-http/hello_load is not built (not in the tree yet?)"
+    clients = sizes["hello_clients"]
+
+    def run(kind):
+        server = start(kind, "01-hello-http", "hello_http", ["--delay-ms", "1000"])
+        try:
+            result = run_json(hello_load_command(load, server.port, clients), 180)
+            return [("wall time", "ms", "lower", first(result, "wall_ms", "elapsed_ms")),
+                    ("answered", "%", "higher",
+                     100.0 * first(result, "ok", "answered", "complete") / clients),
+                    ("peak memory", "MiB", "lower", server.peak_memory_mib())]
+        finally:
+            server.stop()
+    return run, f"hello HTTP, {clients:,} clients held 1 s"
+
+
+def scenario_hello_keepalive(sizes):
+    """hello_http, --delay-ms 0, under wrk's keep-alive load."""
+    if not shutil.which("wrk"):
+        return None, "wrk is not installed (Debian package wrk)"
+    seconds = sizes["wrk_seconds"]
+
+    def run(kind):
+        server = start(kind, "01-hello-http", "hello_http", ["--delay-ms", "0"])
+        try:
+            rate, errors = wrk_requests_per_second(server.port, seconds, 50)
+            if errors.strip():
+                log(f"    wrk against {kind}: {errors.strip()}")
+            return [("requests/s", "req/s", "higher", rate),
+                    ("peak memory", "MiB", "lower", server.peak_memory_mib())]
+        finally:
+            server.stop()
+    return run, f"hello HTTP keep-alive, no delay (wrk, 50 connections, {seconds} s)"
+
+
+# ---------------------------------------------------------------- running, summing up, writing
+
+
+def log(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def describe_machine():
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read()
+        except OSError:
+            return ""
+    cpu = re.search(r"model name\s*:\s*(.*)", read("/proc/cpuinfo"))
+    memory = re.search(r"MemTotal:\s*(\d+) kB", read("/proc/meminfo"))
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    compiler = subprocess.run(["c++", "--version"], capture_output=True, text=True).stdout
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu.group(1).strip() if cpu else platform.machine(),
+        "memory": f"{int(memory.group(1)) / 1024 / 1024:.0f} GiB" if memory else "?",
+        "kernel": platform.release(),
+        "node": node,
+        "compiler": compiler.splitlines()[0] if compiler else "?",
+    }
+
+
+def machine_line(machine):
+    return (f"{machine['nproc']} cores ({machine['cpu']}), {machine['memory']}, Linux "
+            f"{machine['kernel']}, Node.js {machine['node']}, {machine['compiler']}")
+
+
+def load_average():
+    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def summarize(rows, runs):
+    """One line per (scenario, metric): each kind's median, min and max over the runs."""
+    table = {}
+    for row in rows:
+        key = (row["scenario"], row["metric"], row["unit"], row["better"])
+        table.setdefault(key, {kind: [] for kind in KINDS})[row["kind"]].append(row["value"])
+    summary = []
+    for (scenario, metric, unit, better), values in table.items():
+        line = {"scenario": scenario, "metric": metric, "unit": unit, "better": better}
+        for kind in KINDS:
+            good = [v for v in values[kind] if v == v]  # drops NaN: runs that failed
+            line[kind] = {
+                "median": statistics.median(good) if good else float("nan"),
+                "min": min(good) if good else float("nan"),
+                "max": max(good) if good else float("nan"),
+                "values": values[kind], "failed": runs - len(good)}
+        node, cpp = line["node"]["median"], line["cpp"]["median"]
+        line["ratio"] = cpp / node if node and node == node and cpp == cpp else float("nan")
+        summary.append(line)
+    return summary
+
+
+def number(value, unit):
+    if value != value:
+        return "-"
+    if unit in ("ms",) and value < 10:
+        return f"{value:.2f}"
+    if value >= 100 or unit in ("req/s", "lines/s", "conn/s"):
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def cell(figures, unit, runs):
+    if figures["failed"] == runs:
+        return f"failed ({runs}/{runs} runs)"
+    text = f"{number(figures['median'], unit)} {unit}"
+    if len([v for v in figures["values"] if v == v]) > 1:
+        text += f" ({number(figures['min'], unit)}-{number(figures['max'], unit)})"
+    if figures["failed"]:
+        text += f", failed {figures['failed']}/{runs} runs"
+    return text
+
+
+def verdict(line):
+    ratio = line["ratio"]
+    if ratio != ratio:
+        return "-"
+    advantage = ratio if line["better"] == "higher" else (1 / ratio if ratio else float("inf"))
+    if 0.9 <= advantage <= 1.1:
+        return "even"
+    return f"C++ {advantage:.1f}x better" if advantage > 1 else f"Node.js {1 / advantage:.1f}x better"
+
+
+def markdown_table(summary, runs):
+    lines = ["| scenario | metric | Node.js | C++ | C++ / Node.js | |",
+             "|---|---|---|---|---|---|"]
+    for line in summary:
+        ratio = "-" if line["ratio"] != line["ratio"] else f"{line['ratio']:.2f}"
+        lines.append(f"| {line['scenario']} | {line['metric']} ({line['better']} is better) | "
+                     f"{cell(line['node'], line['unit'], runs)} | "
+                     f"{cell(line['cpp'], line['unit'], runs)} | {ratio} | {verdict(line)} |")
+    return "\n".join(lines)
+
+
+def write_csv(path, summary, date, machine):
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["date", "scenario", "metric", "unit", "better", "implementation", "median",
+                      "min", "max", "failed_runs", "runs", "machine"])
+        for line in summary:
+            for kind in KINDS:
+                figures = line[kind]
+                out.writerow([date, line["scenario"], line["metric"], line["unit"], line["better"],
+                              SHOWN[kind], f"{figures['median']:.6g}", f"{figures['min']:.6g}",
+                              f"{figures['max']:.6g}", figures["failed"],
+                              " ".join(f"{v:.6g}" for v in figures["values"]),
+                              machine_line(machine)])
+
+
+def chart(path, title, ylabel, lines, normalise, log_scale):
+    """A gnuplot SVG: one pair of bars (Node.js, C++) per line, error bars from min to max."""
+    if not lines or not shutil.which("gnuplot"):
+        return False
+    data = path[:-4] + ".dat"
+    with open(data, "w") as f:
+        for line in lines:
+            scale = line["node"]["median"] if normalise else 1.0
+            label = f"{line['scenario']}\\n{line['metric']}"
+            figures = [line[k][s] / scale for k in KINDS for s in ("median", "min", "max")]
+            f.write(f'"{label}" ' + " ".join("NaN" if v != v else f"{v:.6g}" for v in figures) + "\n")
+    script = f"""
+set terminal svg size {max(640, 150 * len(lines) + 160)},480 dynamic enhanced font 'sans,11'
+set output '{path}'
+set title "{title}"
+set ylabel "{ylabel}"
+set style data histograms
+set style histogram errorbars gap 1 lw 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set key top left
+set grid ytics
+set yrange [{'0.1' if log_scale else '0'}:*]
+{'set logscale y' if log_scale else ''}
+set xtics noenhanced font ',9'
+plot '{data}' using 2:3:4:xtic(1) title 'Node.js' lc rgb '#6cc24a', \\
+     '' using 5:6:7 title 'C++' lc rgb '#00599c'
+"""
+    done = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
+    os.unlink(data)
+    if done.returncode != 0:
+        log("gnuplot: " + done.stderr)
+        return False
+    return True
+
+
+def draw_charts(summary, out_dir):
+    speed = [l for l in summary if l["better"] == "higher" and l["unit"] != "%"]
+    times = [l for l in summary if l["unit"] == "ms"]
+    memory = [l for l in summary if l["unit"] == "MiB"]
+    drawn = []
+    for name, title, ylabel, lines, normalise, log_scale in (
+            ("compare-throughput.svg", "Throughput, relative to Node.js (higher is better)",
+             "times Node.js's median", speed, True, True),
+            ("compare-latency.svg", "Time and latency (lower is better)", "ms", times, False, True),
+            ("compare-memory.svg", "Server's peak memory, VmHWM (lower is better)", "MiB",
+             memory, False, False)):
+        if chart(os.path.join(out_dir, name), title, ylabel, lines, normalise, log_scale):
+            drawn.append(name)
+    return drawn
+
+
+def update_readme(readme, block):
+    begin, end = "<!-- compare-results:begin -->", "<!-- compare-results:end -->"
+    if not os.path.exists(readme):
+        return False
+    with open(readme) as f:
+        text = f.read()
+    if begin not in text or end not in text:
+        return False
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    with open(readme, "w") as f:
+        f.write(head + begin + "\n" + block + "\n" + end + tail)
+    return True
+
+
+SCENARIOS = [scenario_hello_held, scenario_hello_keepalive]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller loads, fewer runs (< 5 min)")
+    parser.add_argument("--runs", type=int, help="runs per implementation and scenario")
+    parser.add_argument("--release-dir", default=os.path.join(ROOT, "build-release"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
+    parser.add_argument("--only", help="run only scenarios whose title contains this")
+    parser.add_argument("--no-readme", action="store_true", help="leave benchmarks/README.md alone")
+    args = parser.parse_args()
+
+    global RELEASE_DIR, LOG_DIR
+    RELEASE_DIR = os.path.abspath(args.release_dir)
+    LOG_DIR = os.path.join(RELEASE_DIR, "compare-logs")
+    os.makedirs(LOG_DIR, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
+    sizes = SIZES["quick" if args.quick else "full"]
+    runs = args.runs or sizes["runs"]
+    machine = describe_machine()
+    date = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    load_before = load_average()
+    started = time.monotonic()
+    log(f"compare: {runs} runs each, interleaved Node.js / C++; {machine_line(machine)}")
+
+    rows, skipped, failures = [], [], []
+    for make in SCENARIOS:
+        run, title = make(sizes)
+        if run is None:
+            skipped.append(title)
+            log(f"  skipped: {title}")
+            continue
+        if args.only and args.only not in title:
+            continue
+        log(f"  {title}")
+        for number_ in range(1, runs + 1):
+            for kind in KINDS:
+                began = time.monotonic()
+                try:
+                    metrics = run(kind)
+                except Exception as error:  # a crash or a tool's failure is a result too
+                    failures.append(f"{title}, {SHOWN[kind]}, run {number_}: {error}")
+                    log(f"    {SHOWN[kind]:8} run {number_}: FAILED: {str(error)[:300]}")
+                    metrics = [(m, u, b, float("nan")) for m, u, b, _ in
+                               next((r["metrics"] for r in rows if r["scenario"] == title), [])]
+                for metric, unit, better, value in metrics:
+                    rows.append({"scenario": title, "metric": metric, "unit": unit,
+                                 "better": better, "kind": kind, "run": number_, "value": value,
+                                 "metrics": metrics})
+                shown = ", ".join(f"{m} {number(v, u)} {u}" for m, u, _, v in metrics)
+                log(f"    {SHOWN[kind]:8} run {number_}: {shown}  [{time.monotonic() - began:.1f} s]")
+
+    summary = summarize(rows, runs)
+    took = time.monotonic() - started
+    table = markdown_table(summary, runs)
+    file_date = datetime.date.today().isoformat()
+    for name in (f"compare-{file_date}.csv", "latest.csv"):
+        write_csv(os.path.join(args.out, name), summary, date, machine)
+    charts = draw_charts(summary, args.out)
+    notes = [f"Measured {date} by `./workshop compare{' --quick' if args.quick else ''}` in "
+             f"{took / 60:.1f} min on {machine_line(machine)}. Load average before "
+             f"{load_before}, after {load_average()} (the machine is shared: other builds ran "
+             f"meanwhile). Each figure is the median of {runs} runs, min-max in brackets; "
+             f"Node.js and C++ ran in turn (A B A B) on the same load."]
+    if skipped:
+        notes.append("Not measured: " + "; ".join(skipped) + ".")
+    if failures:
+        notes.append("Failed runs: " + "; ".join(f.replace("\n", " ")[:240] for f in failures))
+    block = "\n\n".join(notes[:1] + [table] + notes[1:] +
+                        [" ".join(f"![{c}](results/{c})" for c in charts)] if charts else
+                        notes[:1] + [table] + notes[1:])
+    with open(os.path.join(args.out, "latest.md"), "w") as f:
+        f.write(block + "\n")
+    print(table)
+    print()
+    for note in notes:
+        print(note)
+    print(f"\nwrote {os.path.relpath(args.out, os.getcwd())}/: compare-{file_date}.csv, "
+          f"latest.csv, latest.md, {', '.join(charts) or 'no charts (gnuplot missing?)'}")
+    if not args.no_readme and update_readme(os.path.join(ROOT, "benchmarks", "README.md"), block):
+        print("updated the Node.js vs C++ section of benchmarks/README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
