@@ -48,6 +48,10 @@ void chat_session::deliver(const message& line) {
   if (!outbox_.push(line)) {
     workshop::log("dropping client ", peer_, ": it is not reading (", outbox_.bytes(),
                   " bytes queued, --max-backlog ", limits_.max_backlog, ")");
+    // socket.destroy(), not end(): a reset also frees what the kernel still holds for this
+    // client (up to megabytes), where a plain close would go on trying to deliver it.
+    std::error_code ignored;
+    socket_.set_option(asio::socket_base::linger{true, 0}, ignored);
     stop();
     return;
   }
@@ -63,7 +67,7 @@ void chat_session::stop() {
 // socket.on('data'): TCP delivers bytes, not lines. A chunk can hold half a line or three;
 // keep what has arrived and hand on only complete lines.
 asio::awaitable<void> chat_session::reader() {
-  std::string received;  // bytes read but not yet cut into lines
+  std::string received;                // bytes read but not yet cut into lines
   std::vector<char> chunk(16 * 1024);  // on the heap: coroutine frames stay small
   while (true) {
     auto [error, count] =

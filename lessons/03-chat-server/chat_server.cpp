@@ -1,0 +1,80 @@
+// Lesson 03: the talk's single-node chat server. Every line a client sends goes to every
+// Follow lessons/03-chat-server/README.md; check your work with `./workshop check 03`.
+// other client; a client that leaves is forgotten; one that stops reading is dropped.
+//
+//   var sockets = [];
+//   require("net").createServer(function(socket){
+//     sockets.push(socket);
+//     socket.write("welcome to node's tcp chat server\n");
+//     socket.on('data', function(data){
+//       for (var i = 0; i < sockets.length; i++) {
+//         if (sockets[i] == socket) continue;
+//         sockets[i].write(data);
+//       }
+//     });
+//     socket.on('close', function(){ sockets.splice(sockets.indexOf(socket), 1); });
+//   }).listen(9999);
+#include <cstdint>
+
+#include "chat_room.hpp"
+#include "chat_session.hpp"
+#include "workshop/program.hpp"
+
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+
+// socket.on('data'): every complete line goes to everyone in the room but its author.
+chat::line_handler broadcast_to_others(chat::chat_room& room) {
+  return [&room](chat::chat_session& author, const chat::message& line) {
+    room.broadcast(line, author.user_id());
+  };
+}
+
+// net.createServer(function(socket){ ... }): a session per connection, all in one room.
+awaitable<void> listener(tcp::acceptor acceptor, chat::chat_room& room,
+                         chat::session_limits limits) {
+  const auto welcome = chat::make_message("welcome to the C++ tcp chat server\n");
+  std::uint64_t next_user_id = 1;
+  while (true) {
+    auto [error, socket] =
+        co_await acceptor.async_accept(asio::experimental::as_tuple(use_awaitable));
+    if (error) {
+      if (co_await workshop::keep_accepting_after(error)) continue;
+      co_return;
+    }
+    // TODO step 1: make a session for the socket and start it with the welcome line:
+    //   std::make_shared<chat::chat_session>(std::move(socket), room,
+    //       std::to_string(next_user_id++), limits, broadcast_to_others(room))->start(welcome);
+    //   (a shared_ptr: the session lives as long as its reader or writer coroutine needs it)
+    (void)room;
+    (void)limits;
+    (void)welcome;
+    (void)next_user_id;
+  }
+}
+
+int main(int argc, char** argv) {
+  workshop::listen_address address;
+  chat::session_limits limits;
+  CLI::App app{"Lesson 03: a chat server; each line a client sends goes to all the others.",
+               "chat_server"};
+  workshop::add_listen_flags(app, address);
+  app.add_option("--max-line", limits.max_line, "Longest line in bytes; longer drops its sender")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-backlog", limits.max_backlog,
+                 "Most bytes queued for one client; past it that client is dropped")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  workshop::parse_flags_or_exit(app, argc, argv);
+  workshop::raise_fd_limit();
+
+  asio::io_context io;
+  chat::chat_room room;  // after io: it lets go of its sessions before their sockets' loop ends
+  auto acceptor = workshop::listen_on(io, address);
+  workshop::on_stop_signal(io, [&io] { io.stop(); });
+  workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
+  asio::co_spawn(io, listener(std::move(acceptor), room, limits), asio::detached);
+  io.run();  // the event loop: runs until a signal stops it
+}

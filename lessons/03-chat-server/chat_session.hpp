@@ -1,0 +1,62 @@
+#pragma once
+// One connected client: a reader that cuts the byte stream into lines, and a writer that
+// sends its outbox with one outstanding write at a time.
+//
+//   socket.write("welcome ...\n");                 // start(welcome)
+//   socket.on('data', function(data){ ... });      // reader(): each complete line -> on_line
+//   sockets[i].write(data);                        // deliver(): queue it for the writer
+//   socket.on('close', ...)                        // the reader ends: leave the room
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "chat_room.hpp"
+#include "outbox.hpp"
+#include "workshop/program.hpp"
+
+namespace chat {
+
+struct session_limits {
+  std::size_t max_line = 64 * 1024;       // --max-line: a longer line drops its sender
+  std::size_t max_backlog = 1024 * 1024;  // --max-backlog: more queued output drops the client
+};
+
+class chat_session;
+
+// What a session does with each complete line (with its '\n') its client sends. Lesson 03
+// broadcasts it to the room; lesson 04 publishes it to Redis instead.
+using line_handler = std::function<void(chat_session& author, const message& line)>;
+
+class chat_session : public participant, public std::enable_shared_from_this<chat_session> {
+ public:
+  // A session for a connected socket; it does nothing until start().
+  chat_session(asio::ip::tcp::socket socket, chat_room& room, std::string user_id,
+               session_limits limits, line_handler on_line);
+
+  // Queues `welcome`, joins the room, and starts the reader and writer coroutines.
+  void start(const message& welcome);
+  const std::string& user_id() const override { return user_id_; }  // this client's id
+  // Queues `line` for this client; past --max-backlog it drops the client (logged).
+  void deliver(const message& line) override;
+  // Ends the session: closes the socket and wakes the writer; the reader then leaves the room.
+  void stop();
+  const std::string& peer() const { return peer_; }  // "HOST:PORT" of the client, for logs
+
+ private:
+  asio::awaitable<void> reader();  // lines in, each handed to on_line_
+  asio::awaitable<void> writer();  // outbox out, one gather write at a time
+  // Cuts the complete lines off `received` and hands each to on_line_; false when a line is
+  // longer than --max-line.
+  bool hand_on_complete_lines(std::string& received);
+
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer wake_writer_;  // the writer sleeps on it; deliver() cancels it
+  chat_room& room_;
+  std::string user_id_;
+  std::string peer_;
+  session_limits limits_;
+  line_handler on_line_;
+  outbox outbox_;
+};
+
+}  // namespace chat

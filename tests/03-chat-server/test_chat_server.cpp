@@ -1,0 +1,312 @@
+// Lesson 03: chat_server sends each complete line to every other client, never to its sender.
+#include <poll.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <map>
+
+#include "testing/conventions.hpp"
+#include "testing/workshop_test.hpp"
+
+using namespace testing;
+
+namespace {
+
+// Connects and reads the welcome line: from then on the client is in the room.
+client join(const server& program, const std::string& name, bool quiet = false) {
+  auto someone = client::connect(program.port(), name, quiet);
+  someone.expect_line_starting("welcome", 3000ms,
+                               "step 1: each new client first gets a line starting with "
+                               "\"welcome\" (and joins the room)");
+  return someone;
+}
+
+// "from 007 line 03 xxxx\n": who sent it and which of its lines it is, padded to `size` bytes.
+std::string numbered_line(int sender, int number, std::size_t size = 0) {
+  char head[40];
+  std::snprintf(head, sizeof head, "from %03d line %04d ", sender, number);
+  std::string line = head;
+  while (line.size() + 1 < size) line += static_cast<char>('a' + (line.size() + sender) % 26);
+  return line + '\n';
+}
+
+// Reads `count` lines into `lines`, failing with `hint` if they do not all come in time.
+void expect_lines(client& reader, const std::vector<std::string>& expected, ms within,
+                  std::string_view hint) {
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const auto line = reader.read_line(within);
+    if (line && *line == expected[i]) continue;
+    fail(reader.name() + " to receive line " + std::to_string(i + 1) + " of " +
+             std::to_string(expected.size()) + ": " + show(expected[i]),
+         line ? "the line " + show(*line)
+              : (reader.at_eof() ? std::string{"end-of-file"} : std::string{"no complete line"}),
+         hint);
+  }
+}
+
+// Waits until one of `clients` has something to read (or `timeout` passes).
+void wait_readable(std::vector<client>& clients, ms timeout) {
+  std::vector<pollfd> fds;
+  for (auto& someone : clients) fds.push_back({someone.fd(), POLLIN, 0});
+  poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
+}
+
+}  // namespace
+
+TEST_CASE("each client first gets a line starting with welcome", "[step1]") {
+  auto program = server::start();
+  auto first = join(program, "client A");
+  auto second = join(program, "client B");
+  CHECK(program.running());
+}
+
+TEST_CASE("a line from A reaches B and C byte for byte, and never comes back to A", "[step2]") {
+  auto program = server::start();
+  auto a = join(program, "A");
+  auto b = join(program, "B");
+  auto c = join(program, "C");
+  const std::string line = "hello from A: caf\xc3\xa9, tabs\tand a \r before the end\n";
+  a.send(line);
+  b.expect_line(line, 3000ms, "step 2: broadcast each line to everyone in the room");
+  c.expect_line(line, 3000ms, "step 2: broadcast to every other client, not just one");
+  a.expect_nothing(500ms, "step 2: skip the sender (if (sockets[i] == socket) continue;)");
+}
+
+TEST_CASE("1,000 lines from one sender arrive in order", "[step2]") {
+  auto program = server::start();
+  auto sender = join(program, "sender");
+  auto receiver = join(program, "receiver");
+  std::vector<std::string> lines;
+  std::string all;
+  for (int i = 0; i < 1000; ++i) {
+    lines.push_back(numbered_line(1, i, 40));
+    all += lines.back();
+  }
+  sender.send(all);
+  expect_lines(receiver, lines, 5000ms,
+               "step 2: one writer per client sends its queue in order, one write at a time");
+}
+
+TEST_CASE("200 clients sending 10 lines each: each gets exactly the others' lines", "[step2]") {
+  auto program = server::start();
+  constexpr int clients_count = 200;
+  constexpr int lines_each = 10;
+  std::vector<client> clients;
+  for (int i = 0; i < clients_count; ++i)
+    clients.push_back(join(program, "client " + std::to_string(i), true));
+  note("200 clients joined; each sends 10 lines, one round at a time");
+
+  // next[r][s]: the number of the next line receiver r should get from sender s.
+  std::vector<std::vector<int>> next(clients_count, std::vector<int>(clients_count, 0));
+  std::vector<int> received(clients_count, 0);
+  const int expected_each = (clients_count - 1) * lines_each;
+  for (int round = 0; round < lines_each; ++round) {
+    for (int s = 0; s < clients_count; ++s) clients[s].send(numbered_line(s, round));
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    const int goal = (clients_count - 1) * (round + 1);
+    while (std::chrono::steady_clock::now() < deadline) {
+      bool all_there = true;
+      for (int r = 0; r < clients_count; ++r) {
+        while (received[r] < goal) {
+          const auto line = clients[r].read_line(0ms);
+          if (!line) break;
+          int sender = -1, number = -1;
+          if (std::sscanf(line->c_str(), "from %d line %d", &sender, &number) != 2 || sender < 0 ||
+              sender >= clients_count || *line != numbered_line(sender, number)) {
+            fail(clients[r].name() + " to receive whole lines \"from S line N\"",
+                 "the line " + show(*line), "step 2: forward each line unchanged");
+          }
+          if (sender == r) {
+            fail(clients[r].name() + " never to get its own lines back", "the line " + show(*line),
+                 "step 2: skip the sender");
+          }
+          if (number != next[r][sender]) {
+            fail(clients[r].name() + " to get line " + std::to_string(next[r][sender]) +
+                     " of client " + std::to_string(sender) + " next",
+                 "the line " + show(*line), "step 2: lines from one sender stay in order");
+          }
+          ++next[r][sender];
+          ++received[r];
+        }
+        if (received[r] < goal) all_there = false;
+      }
+      if (all_there) break;
+      wait_readable(clients, 100ms);
+    }
+    for (int r = 0; r < clients_count; ++r) {
+      if (received[r] < goal) {
+        fail(clients[r].name() + " to have " + std::to_string(goal) + " lines after round " +
+                 std::to_string(round + 1),
+             std::to_string(received[r]) + " lines",
+             "step 2: every line goes to every client but its sender");
+      }
+    }
+  }
+  note("every client got the " + std::to_string(expected_each) + " lines of the others");
+  CHECK(program.running());
+}
+
+TEST_CASE("a client that hangs up is closed and forgotten", "[step3]") {
+  auto program = server::start();
+  auto leaver = join(program, "leaver");
+  auto stayer = join(program, "stayer");
+  leaver.shutdown_write();
+  leaver.expect_closed(3000ms,
+                       "step 3: when the reader sees end-of-file, leave the room and close");
+  stayer.send("anyone there?\n");
+  auto newcomer = join(program, "newcomer");
+  newcomer.send("I am\n");
+  stayer.expect_line("I am\n", 3000ms, "the server goes on after a client leaves");
+}
+
+TEST_CASE("clients that disconnect during traffic do not disturb the others", "[step3]") {
+  auto program = server::start();
+  auto sender = join(program, "sender");
+  std::vector<client> stayers;
+  for (int i = 0; i < 2; ++i) stayers.push_back(join(program, "stayer " + std::to_string(i)));
+  std::vector<client> leavers;
+  for (int i = 0; i < 30; ++i)
+    leavers.push_back(join(program, "leaver " + std::to_string(i), true));
+  note(
+      "30 leavers joined; they never read, and three go away (close, reset, half-close) "
+      "after each of 10 rounds of 30 lines");
+
+  int number = 0;
+  for (int round = 0; round < 10; ++round) {
+    std::vector<std::string> lines;
+    std::string burst;
+    for (int i = 0; i < 30; ++i) {
+      lines.push_back(numbered_line(0, number++, 100));
+      burst += lines.back();
+    }
+    sender.send(burst);
+    leavers[3 * round].close();
+    leavers[3 * round + 1].reset();
+    leavers[3 * round + 2].shutdown_write();
+    for (auto& stayer : stayers) {
+      expect_lines(stayer, lines, 5000ms,
+                   "step 3: a client that leaves must not disturb the broadcast to the others");
+    }
+  }
+  if (!program.running()) {
+    fail("the server to keep running", "it exited: " + program.log_tail(),
+         "step 3: leave the room when a session ends; never write to a forgotten client");
+  }
+  auto newcomer = join(program, "newcomer");
+  sender.send("after the storm\n");
+  newcomer.expect_line("after the storm\n", 3000ms, "the room still works");
+  for (auto& stayer : stayers)
+    stayer.expect_line("after the storm\n", 3000ms, "the room still works");
+}
+
+TEST_CASE("two senders' long lines sent in tiny fragments never interleave", "[step4]") {
+  auto program = server::start();
+  auto a = join(program, "A", true);
+  auto b = join(program, "B", true);
+  auto c = join(program, "C");
+  constexpr int lines_each = 10;
+  std::string from_a, from_b;
+  std::vector<std::string> a_lines, b_lines;
+  for (int i = 0; i < lines_each; ++i) {
+    a_lines.push_back(numbered_line(1, i, 300));
+    b_lines.push_back(numbered_line(2, i, 300));
+    from_a += a_lines.back();
+    from_b += b_lines.back();
+  }
+  note("A and B each send 10 lines of 300 bytes, 5 bytes at a time, taking turns");
+  for (std::size_t at = 0; at < from_a.size(); at += 5) {
+    a.send(std::string_view{from_a}.substr(at, 5));
+    b.send(std::string_view{from_b}.substr(at, 5));
+  }
+  std::size_t next_a = 0, next_b = 0;
+  for (int i = 0; i < 2 * lines_each; ++i) {
+    const auto line = c.read_line(5000ms);
+    if (line && next_a < a_lines.size() && *line == a_lines[next_a]) {
+      ++next_a;
+    } else if (line && next_b < b_lines.size() && *line == b_lines[next_b]) {
+      ++next_b;
+    } else {
+      fail("C to receive whole lines from A or from B, each in order",
+           line ? "the line " + show(*line) : std::string{"no complete line"},
+           "step 4: TCP delivers bytes; keep them until a '\\n' completes a line, then "
+           "broadcast the whole line");
+    }
+  }
+  expect_lines(a, b_lines, 5000ms, "step 4: A gets B's lines whole");
+  expect_lines(b, a_lines, 5000ms, "step 4: B gets A's lines whole");
+}
+
+TEST_CASE("a line over --max-line drops only its sender", "[step4]") {
+  auto program = server::start({"--max-line", "1024"});
+  auto talker = join(program, "talker");
+  auto rambler = join(program, "rambler");
+  auto listener = join(program, "listener");
+  const std::string fine(1000, 'f');
+  talker.send(fine + "\n");
+  listener.expect_line(fine + "\n", 3000ms, "a line under --max-line goes through");
+  rambler.expect_line(fine + "\n", 3000ms, "a line under --max-line goes through");
+  rambler.send(std::string(4000, 'r'));  // no '\n': the server must not wait for one forever
+  rambler.expect_closed(3000ms,
+                        "step 4: when the unfinished line passes --max-line, drop its sender");
+  talker.send("still here\n");
+  listener.expect_line("still here\n", 3000ms, "step 4: only the rambler is dropped");
+}
+
+TEST_CASE("a client that never reads is dropped past --max-backlog, the others go on", "[step5]") {
+  auto program = server::start({"--max-backlog", "65536"});
+  auto sender = join(program, "sender", true);
+  auto reader = join(program, "reader", true);
+  auto sleeper = join(program, "sleeper");
+  sleeper.set_receive_buffer(4096);
+  constexpr int rounds = 512, lines_per_round = 32;
+  note(
+      "sender sends 512 rounds of 32 lines of 512 bytes (8 MiB); reader reads each round; "
+      "sleeper reads nothing");
+  std::string everything;
+  int number = 0;
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<std::string> lines;
+    std::string burst;
+    for (int i = 0; i < lines_per_round; ++i) {
+      lines.push_back(numbered_line(0, number++, 512));
+      burst += lines.back();
+    }
+    everything += burst;
+    sender.send(burst);
+    expect_lines(reader, lines, 5000ms,
+                 "step 5: a client that does not read must not hold up the others");
+  }
+  note("sent 8 MiB; now sleeper reads what it was sent");
+  bool closed = false;
+  const std::string got = sleeper.read_until_eof(10000ms, &closed);
+  note("sleeper read " + std::to_string(got.size()) + " bytes" +
+       (closed ? ", then end-of-file" : " and the connection is still open"));
+  if (!closed || got.size() >= everything.size()) {
+    fail(
+        "the server to drop sleeper once more than 64 KiB waited for it (end-of-file before "
+        "all 8 MiB)",
+        closed ? "all of it" : std::to_string(got.size()) + " bytes and no end-of-file",
+        "step 5: when a client's outbox passes --max-backlog bytes, log it and close it");
+  }
+  if (everything.compare(0, got.size(), got) != 0) {
+    fail("what sleeper got to be the start of what was sent", show(got.substr(0, 200)),
+         "step 5: drop the client; never skip lines in the middle");
+  }
+  sender.send("still going\n");
+  reader.expect_line("still going\n", 3000ms, "step 5: the others keep receiving");
+}
+
+TEST_CASE("the help flag prints usage and exits 0", "[conventions]") {
+  check_help_exits_zero();
+}
+TEST_CASE("a bad flag or value exits 2", "[conventions]") {
+  check_bad_flags_exit_two();
+  const auto result = run_to_exit({"--max-backlog", "lots"});
+  if (result.exit_code != 2) {
+    fail("`--max-backlog lots` to exit 2", "exit code " + std::to_string(result.exit_code),
+         "--max-line and --max-backlog take a number of bytes");
+  }
+}
+TEST_CASE("SIGINT and SIGTERM stop it with exit 0 within a second", "[conventions]") {
+  check_stops_on_signals();
+}
