@@ -1,0 +1,246 @@
+// Lesson 04: many chat servers, one room. Each server publishes what its clients say on a
+// Redis channel and delivers what it hears there to its own clients, except the author.
+//
+//   var subClient = redis.createClient();
+//   subClient.subscribe("chat channel");
+//   subClient.on("message", function(channel, data) {
+//     data = JSON.parse(data);
+//     for (var i = 0; i < sockets.length; i++) {
+//       if (sockets[i].userId === data.userId) continue;
+//       sockets[i].write(data.message);
+//     }
+//   });
+//   require("net").createServer(function(socket) {
+//     var pubClient = redis.createClient();
+//     socket.userId = process.pid.toString() + (globalIncr++) + Math.floor(Math.random() * 100000);
+//     sockets.push(socket);
+//     socket.write(process.pid + " : welcome to node's tcp chat server\n");
+//     socket.on('data', function(data) {
+//       var stringifiedMessage = JSON.stringify({"message": data.toString("utf8"),
+//                                                "userId": socket.userId});
+//       pubClient.publish("chat channel", stringifiedMessage);
+//     });
+//     socket.on('close', function() { sockets.splice(sockets.indexOf(socket), 1); });
+//   }).listen(optimist.argv.port);
+//
+// Follow lessons/04-distributed-chat/README.md; check your work with `./workshop check 04`.
+// Lesson 03's room and session (chat_room.hpp, chat_session.hpp), the Redis client
+// (redis_client.hpp), the JSON codec (chat_message.hpp) and the history's bookkeeping
+// (room_history.hpp) are given: you write the TODOs below.
+#include <unistd.h>
+
+#include <deque>
+#include <random>
+
+#include "chat_message.hpp"
+#include "chat_room.hpp"
+#include "chat_session.hpp"
+#include "redis_client.hpp"
+#include "room_history.hpp"
+#include "workshop/program.hpp"
+
+using asio::awaitable;
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+struct node_settings {
+  std::string name;                      // NODE in "NODE : welcome ...": this process's id
+  redis::address redis;                  // --redis
+  std::string channel = "chat channel";  // --channel
+  std::size_t history = 0;               // --history: lines a newcomer gets first (0: none)
+  std::size_t max_queued = 1000;         // --max-queued: lines kept while Redis is away
+  chat::session_limits limits;           // --max-line, --max-backlog
+};
+
+// One distributed_chat server: its own clients in a room, Redis for everyone else's.
+class chat_node {
+ public:
+  chat_node(asio::any_io_executor executor, node_settings settings);
+  void start();                    // connects to Redis (and keeps reconnecting)
+  void admit(tcp::socket socket);  // a new client: welcome it, let it talk
+
+ private:
+  void publish(chat::chat_session& author, const chat::message& line);  // steps 1 and 4
+  void deliver(const std::string& json);                                // steps 2 and 3
+  awaitable<void> publish_queued();                                     // step 4
+  awaitable<void> welcome_with_history(std::shared_ptr<chat::chat_session> newcomer);  // 5
+  void tell(chat::chat_session& client, const std::string& text);  // "NODE : text\n"
+  std::string next_user_id();
+
+  asio::any_io_executor executor_;
+  node_settings settings_;
+  chat::message welcome_;
+  chat::chat_room room_;
+  std::shared_ptr<redis::client> publisher_;       // one for the whole server, not one per client
+  std::shared_ptr<redis::subscriber> subscriber_;  // subscribed: it can do nothing else
+  std::deque<std::string> queued_;                 // JSON lines not yet published, oldest first
+  asio::steady_timer wake_publisher_;  // publish_queued() sleeps on it while queued_ is empty
+  room_history history_;
+  std::uint64_t connections_ = 0;
+  std::mt19937 random_{std::random_device{}()};
+};
+
+chat_node::chat_node(asio::any_io_executor executor, node_settings settings)
+    : executor_{executor},
+      settings_{std::move(settings)},
+      welcome_{chat::make_message(settings_.name + " : welcome to the C++ distributed chat\n")},
+      publisher_{redis::client::create(executor, settings_.redis)},
+      subscriber_{redis::subscriber::create(executor, settings_.redis)},
+      wake_publisher_{executor, asio::steady_timer::time_point::max()},
+      history_{settings_.channel, settings_.name, settings_.history} {}
+
+void chat_node::start() {
+  // subClient.subscribe("chat channel"); subClient.on("message", ...)
+  // TODO step 2: subscribe to settings_.channel, calling deliver(json) for each message:
+  //              subscriber_->subscribe(channel, [this](const std::string& json) { ... });
+  // TODO step 5: if history_.enabled(), also subscribe to history_.cut_channel(), calling
+  //              history_.cut_arrived(token), and on subscriber_->on_lost(...) call
+  //              history_.subscriber_lost().
+  publisher_->set_name("distributed_chat:" + settings_.name + ":publisher");
+  subscriber_->set_name("distributed_chat:" + settings_.name + ":subscriber");
+  publisher_->start();
+  subscriber_->start();
+  asio::co_spawn(
+      executor_, [this] { return publish_queued(); }, asio::detached);
+}
+
+// socket.userId = process.pid.toString() + (globalIncr++) + Math.floor(Math.random() * 100000)
+std::string chat_node::next_user_id() {
+  std::uniform_int_distribution<int> salt{0, 99999};
+  return settings_.name + "-" + std::to_string(++connections_) + "-" +
+         std::to_string(salt(random_));
+}
+
+void chat_node::admit(tcp::socket socket) {
+  auto newcomer = std::make_shared<chat::chat_session>(
+      std::move(socket), room_, next_user_id(), settings_.limits,
+      [this](chat::chat_session& author, const chat::message& line) { publish(author, line); });
+  // TODO step 5: if history_.enabled() and both Redis connections are ready(), co_spawn
+  //              welcome_with_history(newcomer) instead (capture [this, newcomer]).
+  newcomer->start(welcome_);  // sockets.push(socket); socket.write(... " : welcome ...")
+}
+
+// socket.on('data'): pubClient.publish("chat channel", JSON.stringify({...})). The line goes
+// through a bounded queue so that a line said while Redis is away is published once it is back.
+void chat_node::publish(chat::chat_session& author, const chat::message& line) {
+  // TODO step 4: if queued_ already holds settings_.max_queued lines, log it, tell(author,
+  //              "your line was not delivered: ...") and return.
+  // TODO step 1: queue the line as the Node.js servers' JSON, encode({*line, author.user_id()})
+  //              (chat_message.hpp), at the back of queued_; then wake the publisher with
+  //              wake_publisher_.cancel().
+  (void)author;
+  (void)line;
+}
+
+// Publishes the queue, oldest first, in batches, whenever Redis is there. A batch whose
+// connection is lost is sent again after reconnection: nothing accepted is dropped silently
+// (a line may then reach the channel twice, if Redis ran it just before the loss).
+awaitable<void> chat_node::publish_queued() {
+  constexpr std::size_t batch_limit = 256;
+  while (true) {
+    if (queued_.empty()) {
+      co_await wake_publisher_.async_wait(use_tuple);
+      continue;
+    }
+    // TODO step 4: first wait until Redis is there: co_await publisher_->wait_ready(), then
+    //              subscriber_->wait_ready() (so our own clients hear what was queued too), and
+    //              `continue` if the publisher is no longer ready() by then.
+    const std::size_t count = std::min(queued_.size(), batch_limit);
+    std::vector<redis::command> batch;
+    for (std::size_t i = 0; i < count; ++i) {
+      // TODO step 5: with history_.enabled(), send history_.post(queued_[i]) instead.
+      batch.push_back(redis::command{"PUBLISH", settings_.channel, queued_[i]});
+    }
+    auto [failure, replies] = co_await publisher_->execute(std::move(batch));
+    // TODO step 4: on failure keep the batch (`continue`): it is sent again after reconnection.
+    //              As given, a batch that fails is dropped, as Node's pubClient.publish drops it.
+    if (failure) workshop::log("dropped ", count, " lines: ", failure.message());
+    for (const auto& answer : replies) {
+      if (answer.type == redis::reply::kind::error) workshop::log("redis refused: ", answer.text);
+    }
+    queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(count));
+  }
+}
+
+// subClient.on("message", function(channel, data) { ... })
+void chat_node::deliver(const std::string& json) {
+  // TODO step 2: decode(json) (chat_message.hpp); when it returns nothing, log the message and
+  //              return. Otherwise make a line with chat::make_message(chat->message) and
+  //              room_.broadcast(line, "") to every client of this server.
+  // TODO step 3: pass chat->user_id instead of "": the room skips the line's author.
+  // TODO step 5: hand the line to history_.live_line(line) too (newcomers waiting keep it).
+  (void)json;
+}
+
+// A newcomer gets the welcome, then the room's last lines, then live lines: none twice, none
+// missing. See room_history.hpp for why the cut is exact.
+awaitable<void> chat_node::welcome_with_history(std::shared_ptr<chat::chat_session> newcomer) {
+  // TODO step 5, in this order:
+  //   1. auto join = history_.expect_cut(newcomer->user_id(), executor_);
+  //   2. run history_.fetch(token) with co_await publisher_->execute(...) (a vector of one
+  //      command): it reads the last lines and publishes the cut marker at one instant;
+  //   3. if it did not fail, co_await room_history::wait_for_cut(join); then history_.forget;
+  //   4. newcomer->start(welcome_), deliver each decoded line of the reply's elements, then
+  //      each line in join->after_cut. No co_await between 3 and 4: no live line slips by.
+  newcomer->start(welcome_);
+  co_return;
+}
+
+void chat_node::tell(chat::chat_session& client, const std::string& text) {
+  client.deliver(chat::make_message(settings_.name + " : " + text + "\n"));
+}
+
+// net.createServer(function(socket){ ... }).listen(port)
+awaitable<void> listener(tcp::acceptor acceptor, chat_node& node) {
+  while (true) {
+    auto [error, socket] = co_await acceptor.async_accept(use_tuple);
+    if (error) {
+      if (co_await workshop::keep_accepting_after(error)) continue;
+      co_return;
+    }
+    node.admit(std::move(socket));
+  }
+}
+
+int main(int argc, char** argv) {
+  workshop::listen_address address;
+  node_settings settings;
+  settings.name = std::to_string(getpid());  // like the talk's process.pid
+  std::string redis_address = "127.0.0.1:6379";
+  CLI::App app{"Lesson 04: one chat room across several servers, through Redis publish/subscribe.",
+               "distributed_chat"};
+  workshop::add_listen_flags(app, address);
+  app.add_option("--redis", redis_address, "Redis to meet the other servers at, HOST:PORT")
+      ->capture_default_str()
+      ->check([](const std::string& text) {
+        return redis::parse_address(text) ? std::string{} : std::string{"expected HOST:PORT"};
+      });
+  app.add_option("--channel", settings.channel, "Redis channel the servers share")
+      ->capture_default_str();
+  app.add_option("--history", settings.history, "Lines a newcomer gets first (0: none)")
+      ->capture_default_str();
+  app.add_option("--max-queued", settings.max_queued,
+                 "Lines kept while Redis is away; past it a sender is told its line was lost")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-line", settings.limits.max_line,
+                 "Longest line in bytes; longer drops its sender")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-backlog", settings.limits.max_backlog,
+                 "Most bytes queued for one client; past it that client is dropped")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  workshop::parse_flags_or_exit(app, argc, argv);
+  settings.redis = *redis::parse_address(redis_address);
+  workshop::raise_fd_limit();
+
+  asio::io_context io;
+  chat_node node{io.get_executor(), settings};  // after io: it lets go of its sessions first
+  auto acceptor = workshop::listen_on(io, address);
+  node.start();
+  workshop::on_stop_signal(io, [&io] { io.stop(); });
+  workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
+  asio::co_spawn(io, listener(std::move(acceptor), node), asio::detached);
+  io.run();  // the event loop: runs until a signal stops it
+}

@@ -1,0 +1,257 @@
+// Lesson 04: many chat servers, one room. Each server publishes what its clients say on a
+// Redis channel and delivers what it hears there to its own clients, except the author.
+//
+//   var subClient = redis.createClient();
+//   subClient.subscribe("chat channel");
+//   subClient.on("message", function(channel, data) {
+//     data = JSON.parse(data);
+//     for (var i = 0; i < sockets.length; i++) {
+//       if (sockets[i].userId === data.userId) continue;
+//       sockets[i].write(data.message);
+//     }
+//   });
+//   require("net").createServer(function(socket) {
+//     var pubClient = redis.createClient();
+//     socket.userId = process.pid.toString() + (globalIncr++) + Math.floor(Math.random() * 100000);
+//     sockets.push(socket);
+//     socket.write(process.pid + " : welcome to node's tcp chat server\n");
+//     socket.on('data', function(data) {
+//       var stringifiedMessage = JSON.stringify({"message": data.toString("utf8"),
+//                                                "userId": socket.userId});
+//       pubClient.publish("chat channel", stringifiedMessage);
+//     });
+//     socket.on('close', function() { sockets.splice(sockets.indexOf(socket), 1); });
+//   }).listen(optimist.argv.port);
+#include <unistd.h>
+
+#include <deque>
+#include <random>
+
+#include "chat_message.hpp"
+#include "chat_room.hpp"
+#include "chat_session.hpp"
+#include "redis_client.hpp"
+#include "room_history.hpp"
+#include "workshop/program.hpp"
+
+using asio::awaitable;
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+struct node_settings {
+  std::string name;                      // NODE in "NODE : welcome ...": this process's id
+  redis::address redis;                  // --redis
+  std::string channel = "chat channel";  // --channel
+  std::size_t history = 0;               // --history: lines a newcomer gets first (0: none)
+  std::size_t max_queued = 1000;         // --max-queued: lines kept while Redis is away
+  chat::session_limits limits;           // --max-line, --max-backlog
+};
+
+// One distributed_chat server: its own clients in a room, Redis for everyone else's.
+class chat_node {
+ public:
+  chat_node(asio::any_io_executor executor, node_settings settings);
+  void start();                    // connects to Redis (and keeps reconnecting)
+  void admit(tcp::socket socket);  // a new client: welcome it, let it talk
+
+ private:
+  void publish(chat::chat_session& author, const chat::message& line);  // steps 1 and 4
+  void deliver(const std::string& json);                                // steps 2 and 3
+  awaitable<void> publish_queued();                                     // step 4
+  awaitable<void> welcome_with_history(std::shared_ptr<chat::chat_session> newcomer);  // 5
+  void tell(chat::chat_session& client, const std::string& text);  // "NODE : text\n"
+  std::string next_user_id();
+
+  asio::any_io_executor executor_;
+  node_settings settings_;
+  chat::message welcome_;
+  chat::chat_room room_;
+  std::shared_ptr<redis::client> publisher_;       // one for the whole server, not one per client
+  std::shared_ptr<redis::subscriber> subscriber_;  // subscribed: it can do nothing else
+  std::deque<std::string> queued_;                 // JSON lines not yet published, oldest first
+  asio::steady_timer wake_publisher_;  // publish_queued() sleeps on it while queued_ is empty
+  room_history history_;
+  std::uint64_t connections_ = 0;
+  std::mt19937 random_{std::random_device{}()};
+};
+
+chat_node::chat_node(asio::any_io_executor executor, node_settings settings)
+    : executor_{executor},
+      settings_{std::move(settings)},
+      welcome_{chat::make_message(settings_.name + " : welcome to the C++ distributed chat\n")},
+      publisher_{redis::client::create(executor, settings_.redis)},
+      subscriber_{redis::subscriber::create(executor, settings_.redis)},
+      wake_publisher_{executor, asio::steady_timer::time_point::max()},
+      history_{settings_.channel, settings_.name, settings_.history} {}
+
+void chat_node::start() {
+  // subClient.subscribe("chat channel"); subClient.on("message", ...)
+  subscriber_->subscribe(settings_.channel, [this](const std::string& json) { deliver(json); });
+  if (history_.enabled()) {
+    subscriber_->subscribe(history_.cut_channel(),
+                           [this](const std::string& token) { history_.cut_arrived(token); });
+    subscriber_->on_lost([this] { history_.subscriber_lost(); });
+  }
+  publisher_->set_name("distributed_chat:" + settings_.name + ":publisher");
+  subscriber_->set_name("distributed_chat:" + settings_.name + ":subscriber");
+  publisher_->start();
+  subscriber_->start();
+  asio::co_spawn(
+      executor_, [this] { return publish_queued(); }, asio::detached);
+}
+
+// socket.userId = process.pid.toString() + (globalIncr++) + Math.floor(Math.random() * 100000)
+std::string chat_node::next_user_id() {
+  std::uniform_int_distribution<int> salt{0, 99999};
+  return settings_.name + "-" + std::to_string(++connections_) + "-" +
+         std::to_string(salt(random_));
+}
+
+void chat_node::admit(tcp::socket socket) {
+  auto newcomer = std::make_shared<chat::chat_session>(
+      std::move(socket), room_, next_user_id(), settings_.limits,
+      [this](chat::chat_session& author, const chat::message& line) { publish(author, line); });
+  if (history_.enabled() && publisher_->ready() && subscriber_->ready()) {
+    asio::co_spawn(
+        executor_, [this, newcomer] { return welcome_with_history(newcomer); }, asio::detached);
+  } else {
+    newcomer->start(welcome_);  // sockets.push(socket); socket.write(... " : welcome ...")
+  }
+}
+
+// socket.on('data'): pubClient.publish("chat channel", JSON.stringify({...})). The line goes
+// through a bounded queue so that a line said while Redis is away is published once it is back.
+void chat_node::publish(chat::chat_session& author, const chat::message& line) {
+  if (queued_.size() >= settings_.max_queued) {
+    workshop::log("queue full (", queued_.size(), " lines wait for Redis): dropped a line from ",
+                  author.user_id());
+    tell(author, "your line was not delivered: Redis is away and the queue is full");
+    return;
+  }
+  if (queued_.empty() && !publisher_->ready()) workshop::log("Redis is away: queueing lines");
+  queued_.push_back(encode({*line, author.user_id()}));
+  wake_publisher_.cancel();
+}
+
+// Publishes the queue, oldest first, in batches, whenever Redis is there. A batch whose
+// connection is lost is sent again after reconnection: nothing accepted is dropped silently
+// (a line may then reach the channel twice, if Redis ran it just before the loss).
+awaitable<void> chat_node::publish_queued() {
+  constexpr std::size_t batch_limit = 256;
+  while (true) {
+    if (queued_.empty()) {
+      co_await wake_publisher_.async_wait(use_tuple);
+      continue;
+    }
+    co_await publisher_->wait_ready();
+    co_await subscriber_->wait_ready();  // so our own clients hear what was queued, too
+    if (!publisher_->ready()) continue;
+    const std::size_t count = std::min(queued_.size(), batch_limit);
+    std::vector<redis::command> batch;
+    for (std::size_t i = 0; i < count; ++i) {
+      batch.push_back(history_.enabled()
+                          ? history_.post(queued_[i])
+                          : redis::command{"PUBLISH", settings_.channel, queued_[i]});
+    }
+    auto [failure, replies] = co_await publisher_->execute(std::move(batch));
+    if (failure) continue;  // lost on the way: the batch stays queued until Redis is back
+    for (const auto& answer : replies) {
+      if (answer.type == redis::reply::kind::error) workshop::log("redis refused: ", answer.text);
+    }
+    queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(count));
+  }
+}
+
+// subClient.on("message", function(channel, data) { ... })
+void chat_node::deliver(const std::string& json) {
+  const auto chat = decode(json);  // data = JSON.parse(data)
+  if (!chat) {
+    workshop::log("skipped a malformed message on '", settings_.channel, "': ", json.substr(0, 80));
+    return;
+  }
+  const auto line = chat::make_message(chat->message);
+  room_.broadcast(line, chat->user_id);  // if (sockets[i].userId === data.userId) continue;
+  history_.live_line(line);              // newcomers waiting for their history keep it
+}
+
+// A newcomer gets the welcome, then the room's last lines, then live lines: none twice, none
+// missing. See room_history.hpp for why the cut is exact.
+awaitable<void> chat_node::welcome_with_history(std::shared_ptr<chat::chat_session> newcomer) {
+  const std::string token = newcomer->user_id();
+  auto join = history_.expect_cut(token, executor_);
+  std::vector<redis::command> fetch{history_.fetch(token)};
+  auto [failure, replies] = co_await publisher_->execute(std::move(fetch));
+  if (!failure) co_await room_history::wait_for_cut(join);
+  history_.forget(token);
+
+  newcomer->start(welcome_);  // joins the room: from here on it hears live lines directly
+  if (failure || replies.front().type != redis::reply::kind::array) {
+    workshop::log("no history for ", token, ": ",
+                  failure ? failure.message() : replies.front().text);
+  } else {
+    for (const auto& stored : replies.front().elements) {
+      if (const auto chat = decode(stored.text))
+        newcomer->deliver(chat::make_message(chat->message));
+    }
+  }
+  for (const auto& line : join->after_cut) newcomer->deliver(line);
+}
+
+void chat_node::tell(chat::chat_session& client, const std::string& text) {
+  client.deliver(chat::make_message(settings_.name + " : " + text + "\n"));
+}
+
+// net.createServer(function(socket){ ... }).listen(port)
+awaitable<void> listener(tcp::acceptor acceptor, chat_node& node) {
+  while (true) {
+    auto [error, socket] = co_await acceptor.async_accept(use_tuple);
+    if (error) {
+      if (co_await workshop::keep_accepting_after(error)) continue;
+      co_return;
+    }
+    node.admit(std::move(socket));
+  }
+}
+
+int main(int argc, char** argv) {
+  workshop::listen_address address;
+  node_settings settings;
+  settings.name = std::to_string(getpid());  // like the talk's process.pid
+  std::string redis_address = "127.0.0.1:6379";
+  CLI::App app{"Lesson 04: one chat room across several servers, through Redis publish/subscribe.",
+               "distributed_chat"};
+  workshop::add_listen_flags(app, address);
+  app.add_option("--redis", redis_address, "Redis to meet the other servers at, HOST:PORT")
+      ->capture_default_str()
+      ->check([](const std::string& text) {
+        return redis::parse_address(text) ? std::string{} : std::string{"expected HOST:PORT"};
+      });
+  app.add_option("--channel", settings.channel, "Redis channel the servers share")
+      ->capture_default_str();
+  app.add_option("--history", settings.history, "Lines a newcomer gets first (0: none)")
+      ->capture_default_str();
+  app.add_option("--max-queued", settings.max_queued,
+                 "Lines kept while Redis is away; past it a sender is told its line was lost")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-line", settings.limits.max_line,
+                 "Longest line in bytes; longer drops its sender")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-backlog", settings.limits.max_backlog,
+                 "Most bytes queued for one client; past it that client is dropped")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  workshop::parse_flags_or_exit(app, argc, argv);
+  settings.redis = *redis::parse_address(redis_address);
+  workshop::raise_fd_limit();
+
+  asio::io_context io;
+  chat_node node{io.get_executor(), settings};  // after io: it lets go of its sessions first
+  auto acceptor = workshop::listen_on(io, address);
+  node.start();
+  workshop::on_stop_signal(io, [&io] { io.stop(); });
+  workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
+  asio::co_spawn(io, listener(std::move(acceptor), node), asio::detached);
+  io.run();  // the event loop: runs until a signal stops it
+}

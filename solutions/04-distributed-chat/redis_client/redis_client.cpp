@@ -1,0 +1,362 @@
+#include "redis_client.hpp"
+
+#include <hiredis.h>
+
+#include <algorithm>
+#include <asio/experimental/as_tuple.hpp>
+#include <charconv>
+
+#include "workshop/program.hpp"
+
+namespace redis {
+namespace {
+
+using namespace std::chrono_literals;
+using asio::awaitable;
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::chrono::milliseconds first_retry{100};
+constexpr std::chrono::milliseconds last_retry{1000};
+
+// hiredis's reply tree, copied into ours (hiredis frees its own).
+reply convert(const redisReply& raw) {
+  reply answer;
+  switch (raw.type) {
+    case REDIS_REPLY_STATUS:
+      answer.type = reply::kind::status;
+      break;
+    case REDIS_REPLY_ERROR:
+      answer.type = reply::kind::error;
+      break;
+    case REDIS_REPLY_INTEGER:
+      answer.type = reply::kind::integer;
+      answer.integer = raw.integer;
+      break;
+    case REDIS_REPLY_STRING:
+      answer.type = reply::kind::string;
+      break;
+    case REDIS_REPLY_ARRAY:
+      answer.type = reply::kind::array;
+      for (std::size_t i = 0; i < raw.elements; ++i)
+        answer.elements.push_back(convert(*raw.element[i]));
+      break;
+    default:
+      answer.type = reply::kind::nil;
+  }
+  if (raw.str != nullptr) answer.text.assign(raw.str, raw.len);
+  return answer;
+}
+
+struct error_category : std::error_category {
+  const char* name() const noexcept override { return "redis"; }
+  std::string message(int value) const override {
+    switch (static_cast<error>(value)) {
+      case error::not_connected:
+        return "not connected to Redis";
+      case error::connection_lost:
+        return "the connection to Redis was lost before the reply";
+      case error::rejected:
+        return "Redis answered with an error";
+      case error::protocol:
+        return "Redis sent something hiredis could not parse";
+    }
+    return "unknown redis error";
+  }
+};
+
+}  // namespace
+
+std::error_code make_error_code(error value) {
+  static const error_category category;
+  return {static_cast<int>(value), category};
+}
+
+std::optional<address> parse_address(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  unsigned port = 0;
+  const auto digits = text.substr(colon + 1);
+  const auto [end, problem] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (problem != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535)
+    return std::nullopt;
+  return address{std::string{text.substr(0, colon)}, static_cast<std::uint16_t>(port)};
+}
+
+std::string to_string(const address& where) {
+  return where.host + ':' + std::to_string(where.port);
+}
+
+std::string format(const command& words) {
+  std::vector<const char*> starts;
+  std::vector<std::size_t> lengths;
+  for (const auto& word : words) {
+    starts.push_back(word.data());
+    lengths.push_back(word.size());
+  }
+  char* formatted = nullptr;
+  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(words.size()),
+                                            starts.data(), lengths.data());
+  if (length < 0) throw std::bad_alloc{};
+  std::string bytes{formatted, static_cast<std::size_t>(length)};
+  redisFreeCommand(formatted);
+  return bytes;
+}
+
+// ---- connection ----
+
+connection::connection(asio::any_io_executor executor, address where, std::string role)
+    : executor_{executor},
+      where_{std::move(where)},
+      role_{std::move(role)},
+      socket_{executor},
+      retry_timer_{executor},
+      write_wakeup_{executor, asio::steady_timer::time_point::max()},
+      ready_signal_{executor, asio::steady_timer::time_point::max()},
+      parser_{nullptr, redisReaderFree} {}
+
+connection::~connection() = default;
+
+void connection::start() {
+  asio::co_spawn(
+      executor_, [self = shared_from_this()] { return self->keep_connected(); }, asio::detached);
+}
+
+void connection::stop() {
+  stopped_ = true;
+  std::error_code ignored;
+  socket_.close(ignored);
+  retry_timer_.cancel();
+  write_wakeup_.cancel();
+}
+
+awaitable<void> connection::wait_ready() {
+  while (!ready_ && !stopped_) co_await ready_signal_.async_wait(use_tuple);
+}
+
+void connection::on_ready(std::function<void()> callback) {
+  ready_callbacks_.push_back(std::move(callback));
+}
+
+void connection::on_lost(std::function<void()> callback) {
+  lost_callbacks_.push_back(std::move(callback));
+}
+
+void connection::send(std::string bytes) {
+  if (!connected_) return;  // nothing can be sent; callers were told by handle_lost
+  outgoing_ += bytes;
+  write_wakeup_.cancel();  // wakes the writer if it sleeps
+}
+
+void connection::become_ready() {
+  ready_ = true;
+  ready_signal_.cancel();  // wakes every wait_ready()
+  for (const auto& callback : ready_callbacks_) callback();
+}
+
+awaitable<void> connection::keep_connected() {
+  auto delay = first_retry;
+  while (!stopped_) {
+    std::error_code why = co_await connect_once();
+    if (!why) {
+      delay = first_retry;
+      connected_ = true;
+      workshop::log("redis: connected (", role_, " to ", to_string(where_), ")");
+      asio::co_spawn(
+          executor_,
+          [self = shared_from_this(), generation = ++generation_] {
+            return self->write_outgoing(generation);
+          },
+          asio::detached);
+      replies_to_skip_ = 0;
+      if (!name_.empty()) {
+        replies_to_skip_ = 1;
+        send(format({"CLIENT", "SETNAME", name_}));
+      }
+      handle_connected();
+      why = co_await read_replies();  // until the connection breaks
+      connected_ = ready_ = false;
+      outgoing_.clear();
+      std::error_code ignored;
+      socket_.close(ignored);
+      write_wakeup_.cancel();
+      handle_lost(why == make_error_code(error::protocol) ? error::protocol
+                                                          : error::connection_lost);
+      for (const auto& callback : lost_callbacks_) callback();
+      if (stopped_) break;
+      workshop::log("redis: lost (", why.message(), "), retrying in ", delay.count(), " ms (",
+                    role_, ")");
+    } else {
+      if (stopped_) break;
+      workshop::log("redis: cannot connect to ", to_string(where_), " (", why.message(),
+                    "), retrying in ", delay.count(), " ms (", role_, ")");
+    }
+    retry_timer_.expires_after(delay);
+    co_await retry_timer_.async_wait(use_tuple);
+    delay = std::min(delay * 2, last_retry);
+  }
+}
+
+awaitable<std::error_code> connection::connect_once() {
+  tcp::resolver resolver{executor_};
+  auto [resolve_error, endpoints] =
+      co_await resolver.async_resolve(where_.host, std::to_string(where_.port), use_tuple);
+  if (resolve_error) co_return resolve_error;
+  socket_ = tcp::socket{executor_};
+  auto [connect_error, endpoint] = co_await asio::async_connect(socket_, endpoints, use_tuple);
+  if (connect_error) co_return connect_error;
+  socket_.set_option(tcp::no_delay{true});
+  parser_.reset(redisReaderCreate());  // a fresh parser: no half reply from the last connection
+  co_return std::error_code{};
+}
+
+awaitable<std::error_code> connection::read_replies() {
+  std::vector<char> chunk(16384);  // on the heap: a big array in a coroutine frame upsets g++
+  while (true) {
+    auto [read_error, size] = co_await socket_.async_read_some(asio::buffer(chunk), use_tuple);
+    if (read_error) co_return read_error;
+    if (redisReaderFeed(parser_.get(), chunk.data(), size) != REDIS_OK)
+      co_return make_error_code(error::protocol);
+    while (true) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(parser_.get(), &raw) != REDIS_OK)
+        co_return make_error_code(error::protocol);
+      if (raw == nullptr) break;  // the rest of this reply has not arrived yet
+      reply answer = convert(*static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      if (replies_to_skip_ > 0) {
+        --replies_to_skip_;
+        if (answer.type == reply::kind::error) workshop::log("redis: ", answer.text);
+        continue;
+      }
+      handle_reply(std::move(answer));
+      if (stopped_) co_return make_error_code(asio::error::operation_aborted);
+    }
+  }
+}
+
+awaitable<void> connection::write_outgoing(std::uint64_t generation) {
+  auto self = shared_from_this();
+  while (connected_ && generation == generation_) {
+    if (outgoing_.empty()) {
+      co_await write_wakeup_.async_wait(use_tuple);
+      continue;
+    }
+    const std::string bytes = std::exchange(outgoing_, {});
+    auto [write_error, written] =
+        co_await asio::async_write(socket_, asio::buffer(bytes), use_tuple);
+    if (write_error) {
+      std::error_code ignored;
+      socket_.close(ignored);  // the reader sees it and reports the loss
+      co_return;
+    }
+  }
+}
+
+// ---- client ----
+
+struct client::waiter {
+  explicit waiter(asio::any_io_executor executor, std::size_t expected)
+      : done{executor, asio::steady_timer::time_point::max()}, expected{expected} {}
+  asio::steady_timer done;  // cancelled when the replies are in (or the connection is lost)
+  std::size_t expected;
+  std::vector<reply> replies;
+  std::error_code error;
+};
+
+std::shared_ptr<client> client::create(asio::any_io_executor executor, address where,
+                                       std::string role) {
+  auto made = std::shared_ptr<client>{new client{executor, std::move(where), std::move(role)}};
+  return made;
+}
+
+awaitable<std::pair<std::error_code, std::vector<reply>>> client::execute(
+    std::vector<command> commands) {
+  if (!ready()) co_return std::pair{make_error_code(error::not_connected), std::vector<reply>{}};
+  if (commands.empty()) co_return std::pair{std::error_code{}, std::vector<reply>{}};
+  auto pending = std::make_shared<waiter>(co_await asio::this_coro::executor, commands.size());
+  std::string bytes;
+  for (const auto& words : commands) bytes += format(words);
+  waiting_.push_back(pending);
+  send(std::move(bytes));
+  co_await pending->done.async_wait(use_tuple);
+  co_return std::pair{pending->error, std::move(pending->replies)};
+}
+
+awaitable<std::error_code> client::publish(std::string channel, std::string message) {
+  std::vector<command> one{command{"PUBLISH", std::move(channel), std::move(message)}};
+  auto [failure, replies] = co_await execute(std::move(one));
+  if (failure) co_return failure;
+  if (replies.front().type == reply::kind::error) {
+    workshop::log("redis: PUBLISH failed: ", replies.front().text);
+    co_return make_error_code(error::rejected);
+  }
+  co_return std::error_code{};
+}
+
+void client::handle_connected() {
+  become_ready();
+}
+
+void client::handle_reply(reply answer) {
+  if (waiting_.empty()) {
+    workshop::log("redis: a reply nobody asked for (", role(), "): ", answer.text);
+    return;
+  }
+  auto& oldest = *waiting_.front();
+  oldest.replies.push_back(std::move(answer));
+  if (oldest.replies.size() < oldest.expected) return;
+  oldest.done.cancel();
+  waiting_.pop_front();
+}
+
+void client::handle_lost(error why) {
+  for (auto& pending : waiting_) {
+    pending->error = make_error_code(why);
+    pending->done.cancel();
+  }
+  waiting_.clear();
+}
+
+// ---- subscriber ----
+
+std::shared_ptr<subscriber> subscriber::create(asio::any_io_executor executor, address where,
+                                               std::string role) {
+  return std::shared_ptr<subscriber>{new subscriber{executor, std::move(where), std::move(role)}};
+}
+
+void subscriber::subscribe(std::string channel, message_handler on_message) {
+  if (connected()) {
+    ++confirmations_due_;
+    send(format({"SUBSCRIBE", channel}));
+  }
+  channels_.emplace_back(std::move(channel), std::move(on_message));
+}
+
+void subscriber::handle_connected() {
+  confirmations_due_ = channels_.size();
+  if (channels_.empty()) return become_ready();
+  command words{"SUBSCRIBE"};
+  for (const auto& [channel, handler] : channels_) words.push_back(channel);
+  send(format(words));
+}
+
+// A subscribed connection receives arrays: ["subscribe", channel, count] to confirm each
+// channel, then ["message", channel, payload] for every message published on it.
+void subscriber::handle_reply(reply answer) {
+  const auto& parts = answer.elements;
+  if (answer.type != reply::kind::array || parts.size() < 3) {
+    workshop::log("redis: unexpected reply on the subscriber: ", answer.text);
+    return;
+  }
+  if (parts[0].text == "subscribe") {
+    workshop::log("redis: subscribed to '", parts[1].text, "' (", role(), ")");
+    if (confirmations_due_ > 0 && --confirmations_due_ == 0 && !ready()) become_ready();
+    return;
+  }
+  if (parts[0].text != "message") return;
+  for (const auto& [channel, handler] : channels_) {
+    if (channel == parts[1].text) handler(parts[2].text);
+  }
+}
+
+}  // namespace redis

@@ -1,0 +1,307 @@
+// Lesson 04: distributed_chat servers share one room through Redis publish/subscribe.
+// Each test starts its own redis-server (see testing/redis.hpp) and one or two chat servers.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "testing/conventions.hpp"
+#include "testing/redis.hpp"
+#include "testing/workshop_test.hpp"
+
+using namespace testing;
+
+namespace {
+
+const std::string channel = "chat channel";
+
+server start_chat(const redis_server& redis, std::vector<std::string> more = {}) {
+  std::vector<std::string> args{"--redis", redis.address()};
+  args.insert(args.end(), more.begin(), more.end());
+  return server::start(args);
+}
+
+// Connects and reads the welcome line `NODE : welcome ...`.
+client join(const server& chat, const std::string& name) {
+  auto visitor = client::connect(chat.port(), name);
+  const auto line = visitor.read_line(5000ms);
+  if (!line || line->find(" : welcome") == std::string::npos || line->rfind(" : ", 0) == 0) {
+    fail(name + " to receive the welcome line \"NODE : welcome ...\\n\"",
+         line ? "the line " + show(*line) : std::string{"no line"},
+         "the welcome names this server (its pid) first; lesson 03's session sends it");
+  }
+  return visitor;
+}
+
+// Waits until the chat server's publisher is connected to Redis.
+void wait_for_publisher(const redis_server& redis, const server& chat) {
+  wait_for_client_named(redis.port(),
+                        "distributed_chat:" + std::to_string(chat.pid()) + ":publisher", 5000ms,
+                        "the server connects to Redis when it starts (node.start())");
+}
+
+// Waits until `count` servers listen on the channel.
+void wait_for_servers(const redis_server& redis, int count, const std::string& hint) {
+  wait_for_subscribers(redis.port(), channel, count, 5000ms, hint);
+}
+
+}  // namespace
+
+TEST_CASE("each line is published on the channel as the Node.js servers' JSON", "[step1]") {
+  auto redis = redis_server::start();
+  auto listener = redis_connection::connect(redis.port(), "raw subscriber");
+  listener.subscribe(channel);
+  auto chat = start_chat(redis);
+  auto alice = join(chat, "alice");
+  auto bob = join(chat, "bob");
+  wait_for_publisher(redis, chat);
+
+  alice.send("hello\n");
+  const auto json = listener.next_message(3000ms);
+  if (!json) fail("a message on 'chat channel'", "none", "step 1 publishes each complete line");
+  const auto parsed = nlohmann::json::parse(*json, nullptr, false);
+  if (!parsed.is_object() || parsed.size() != 2 || !parsed.contains("message") ||
+      !parsed.contains("userId") || parsed["message"] != "hello\n" ||
+      !parsed["userId"].is_string() || parsed["userId"].get<std::string>().empty()) {
+    fail(R"(JSON with exactly the keys "message" (the line, with its \n) and "userId" (a string))",
+         show(*json), "step 1: encode({line, author.user_id()}) from chat_message.hpp");
+  }
+  const std::string alice_id = parsed["userId"];
+  const std::string exact = R"({"message":"hello\n","userId":")" + alice_id + R"("})";
+  if (*json != exact) fail(show(exact), show(*json), "the format of JSON.stringify: no spaces");
+
+  alice.send("again\n");
+  bob.send("hi alice\n");
+  const auto second = listener.next_message(3000ms);
+  const auto third = listener.next_message(3000ms);
+  const std::string again = R"({"message":"again\n","userId":")" + alice_id + R"("})";
+  if (!second || *second != again) {
+    fail(show(again) + " (the same userId for the same client)", second ? show(*second) : "nothing",
+         "step 1: the userId belongs to the connection");
+  }
+  const auto bobs = nlohmann::json::parse(third.value_or(""), nullptr, false);
+  if (!bobs.is_object() || bobs.value("message", "") != "hi alice\n" ||
+      bobs.value("userId", alice_id) == alice_id) {
+    fail("bob's line with a userId of its own", third ? show(*third) : "nothing",
+         "each connection gets its own userId");
+  }
+}
+
+TEST_CASE("a line split over several sends is published once, whole", "[step1]") {
+  auto redis = redis_server::start();
+  auto listener = redis_connection::connect(redis.port(), "raw subscriber");
+  listener.subscribe(channel);
+  auto chat = start_chat(redis);
+  auto alice = join(chat, "alice");
+  wait_for_publisher(redis, chat);
+  alice.send("hel");
+  alice.send("lo\nsecond ");
+  alice.send("line\n");
+  for (const std::string expected : {"hello\n", "second line\n"}) {
+    const auto json = listener.next_message(3000ms);
+    const auto parsed = nlohmann::json::parse(json.value_or(""), nullptr, false);
+    if (!parsed.is_object() || parsed.value("message", "") != expected) {
+      fail("a message carrying " + show(expected), json ? show(*json) : "nothing",
+           "lesson 03's session hands on complete lines only; step 1 publishes each");
+    }
+  }
+}
+
+TEST_CASE("a message published from outside reaches every client", "[step2]") {
+  auto redis = redis_server::start();
+  auto chat = start_chat(redis);
+  auto alice = join(chat, "alice");
+  auto bob = join(chat, "bob");
+  wait_for_servers(redis, 1, "step 2 subscribes to the channel (subscriber_->subscribe)");
+  auto outsider = redis_connection::connect(redis.port(), "raw publisher");
+  outsider.publish(channel, R"({"message":"from outside\n","userId":"outsider"})");
+  alice.expect_line("from outside\n", 3000ms,
+                    "step 2 delivers each message's \"message\" to the room");
+  bob.expect_line("from outside\n", 3000ms, "step 2 delivers to every client of this server");
+}
+
+TEST_CASE("malformed messages on the channel are skipped, the next good one delivered", "[step2]") {
+  auto redis = redis_server::start();
+  auto chat = start_chat(redis);
+  auto alice = join(chat, "alice");
+  wait_for_servers(redis, 1, "step 2 subscribes to the channel");
+  auto outsider = redis_connection::connect(redis.port(), "raw publisher");
+  for (const std::string bad :
+       {"not json at all", R"({"message": "no userId\n"})", R"({"message": 42, "userId": "x"})",
+        R"(["message", "userId"])", R"({"message":"cut off)"}) {
+    outsider.publish(channel, bad);
+  }
+  outsider.publish(channel, R"({"message":"still here\n","userId":"outsider"})");
+  alice.expect_line("still here\n", 3000ms,
+                    "decode() returns nothing for a malformed message: log it and go on");
+  REQUIRE(chat.running());
+}
+
+TEST_CASE("two servers: a line reaches every client of both, except its author", "[step3]") {
+  auto redis = redis_server::start();
+  auto first = start_chat(redis);
+  auto second = start_chat(redis);
+  auto alice = join(first, "alice (server 1)");
+  auto amy = join(first, "amy (server 1)");
+  auto bob = join(second, "bob (server 2)");
+  auto ben = join(second, "ben (server 2)");
+  wait_for_servers(redis, 2, "step 2 subscribes each server to the channel");
+  wait_for_publisher(redis, first);
+  wait_for_publisher(redis, second);
+
+  alice.send("hello from 1\n");
+  for (auto* other : {&amy, &bob, &ben}) {
+    other->expect_line("hello from 1\n", 3000ms,
+                       "steps 1 and 2: publish, and deliver what you hear");
+  }
+  bob.send("hello from 2\n");
+  for (auto* other : {&alice, &amy, &ben}) {
+    other->expect_line("hello from 2\n", 3000ms,
+                       "steps 1 and 2: publish, and deliver what you hear");
+  }
+  alice.expect_nothing(300ms, "step 3: a message never comes back to its author (skip its userId)");
+  bob.expect_nothing(300ms, "step 3: a message never comes back to its author (skip its userId)");
+}
+
+TEST_CASE("a sender's lines arrive in order, and its own never come back", "[step3]") {
+  auto redis = redis_server::start();
+  auto chat = start_chat(redis);
+  auto alice = join(chat, "alice");
+  auto bob = join(chat, "bob");
+  wait_for_servers(redis, 1, "step 2 subscribes to the channel");
+  wait_for_publisher(redis, chat);
+  std::string burst;
+  for (int i = 1; i <= 50; ++i) burst += "line " + std::to_string(i) + "\n";
+  alice.send(burst);
+  bob.expect_bytes(burst, 5000ms, "lines are published and delivered in the order they were said");
+  alice.expect_nothing(300ms, "step 3: skip the author (compare userIds)");
+}
+
+TEST_CASE("Redis killed and restarted: traffic resumes, a line said meanwhile arrives after",
+          "[step4]") {
+  auto redis = redis_server::start();
+  auto first = start_chat(redis);
+  auto second = start_chat(redis);
+  auto alice = join(first, "alice (server 1)");
+  auto amy = join(first, "amy (server 1)");
+  auto bob = join(second, "bob (server 2)");
+  wait_for_servers(redis, 2, "step 2 subscribes each server to the channel");
+  alice.send("before\n");
+  amy.expect_line("before\n", 3000ms, "steps 1 and 2");
+  bob.expect_line("before\n", 3000ms, "steps 1 and 2");
+
+  redis.kill();
+  alice.send("during the outage\n");
+  std::this_thread::sleep_for(300ms);
+  if (!first.running() || !second.running()) {
+    fail("both servers to keep running while Redis is away", "one exited:\n" + first.log_tail(),
+         "step 4: a lost Redis connection is not fatal");
+  }
+  redis.restart();
+  amy.expect_line("during the outage\n", 8000ms,
+                  "step 4: keep lines said while Redis is away, publish them once it is back");
+  wait_for_servers(redis, 2, "step 4: the redis client subscribes again after reconnecting");
+  wait_for_publisher(redis, second);
+  bob.send("after\n");
+  alice.expect_line("after\n", 3000ms, "step 4: traffic resumes without restarting the servers");
+  amy.expect_line("after\n", 3000ms, "step 4: traffic resumes without restarting the servers");
+  alice.send("after, too\n");
+  bob.expect_line("after, too\n", 3000ms, "step 4: the publisher reconnects as well");
+}
+
+TEST_CASE("Redis down at start: clients are welcome, lines flow once Redis comes", "[step4]") {
+  auto redis = redis_server::start();
+  redis.kill();
+  auto chat = start_chat(redis);
+  auto alice = join(chat, "alice");
+  auto bob = join(chat, "bob");
+  alice.send("said before Redis came\n");
+  redis.restart();
+  bob.expect_line("said before Redis came\n", 8000ms,
+                  "step 4: the queue is published once Redis is there");
+  alice.send("and after\n");
+  bob.expect_line("and after\n", 3000ms, "step 4: traffic flows once Redis is there");
+  REQUIRE(chat.running());
+}
+
+TEST_CASE("while Redis is away the queue is bounded, and the sender is told", "[step4]") {
+  auto redis = redis_server::start();
+  auto chat = start_chat(redis, {"--max-queued", "2"});
+  auto alice = join(chat, "alice");
+  auto bob = join(chat, "bob");
+  wait_for_servers(redis, 1, "step 2 subscribes to the channel");
+  redis.kill();
+  alice.send("one\ntwo\nthree\n");
+  const std::string notice =
+      alice.expect_line_starting(std::to_string(chat.pid()) + " : ", 3000ms,
+                                 "step 4: past --max-queued, tell the sender its line was lost");
+  if (notice.find("not delivered") == std::string::npos) {
+    fail("a line saying \"not delivered\"", show(notice), "step 4: say what happened");
+  }
+  redis.restart();
+  bob.expect_line("one\n", 8000ms, "step 4: the queued lines are published after reconnection");
+  bob.expect_line("two\n", 3000ms, "step 4: the queued lines are published in order");
+  bob.expect_nothing(300ms, "the line that did not fit was dropped (and its sender told)");
+}
+
+TEST_CASE("a newcomer gets the last lines first, then live ones", "[step5]") {
+  auto redis = redis_server::start();
+  auto first = start_chat(redis, {"--history", "3"});
+  auto second = start_chat(redis, {"--history", "3"});
+  auto alice = join(first, "alice (server 1)");
+  auto bob = join(second, "bob (server 2)");
+  wait_for_servers(redis, 2, "step 2 subscribes each server to the channel");
+  alice.send("one\ntwo\nthree\nfour\nfive\n");
+  bob.expect_bytes("one\ntwo\nthree\nfour\nfive\n", 3000ms, "steps 1 and 2");
+
+  auto newcomer = join(second, "newcomer (server 2)");
+  newcomer.expect_bytes("three\nfour\nfive\n", 3000ms,
+                        "step 5: a newcomer first gets the last --history lines, oldest first");
+  alice.send("six\n");
+  newcomer.expect_line("six\n", 3000ms, "step 5: after the history, live lines");
+  newcomer.expect_nothing(300ms, "step 5: no line twice");
+}
+
+TEST_CASE("a newcomer joining mid-conversation misses nothing and sees nothing twice", "[step5]") {
+  auto redis = redis_server::start();
+  auto first = start_chat(redis, {"--history", "1000"});
+  auto second = start_chat(redis, {"--history", "1000"});
+  auto talker = join(first, "talker (server 1)");
+  wait_for_servers(redis, 2, "step 2 subscribes each server to the channel");
+  wait_for_publisher(redis, first);
+  auto numbered = [](int from, int to) {
+    std::string lines;
+    for (int i = from; i <= to; ++i) lines += std::to_string(i) + "\n";
+    return lines;
+  };
+  talker.send(numbered(1, 300));
+  auto newcomer = join(second, "newcomer (server 2)");  // while those lines are on their way
+  talker.send(numbered(301, 600));
+  const std::string got = newcomer.read_exactly(numbered(1, 600).size(), 8000ms);
+  if (got != numbered(1, 600)) {
+    fail("the newcomer to see 1..600 in order, each once (history, then live)",
+         show(got, 200) + " (" + std::to_string(got.size()) + " bytes)",
+         "step 5: deliver the history, then the lines heard after the cut; see room_history.hpp");
+  }
+  newcomer.expect_nothing(300ms, "step 5: no line twice");
+}
+
+TEST_CASE("the help flag prints usage and exits 0", "[conventions]") {
+  check_help_exits_zero();
+}
+TEST_CASE("a bad flag or value exits 2", "[conventions]") {
+  check_bad_flags_exit_two();
+  const auto result = run_to_exit({"--redis", "no-port-here"});
+  if (result.exit_code != 2) {
+    fail("--redis without a port to exit 2", "exit code " + std::to_string(result.exit_code),
+         "--redis takes HOST:PORT");
+  }
+}
+TEST_CASE("SIGINT and SIGTERM stop it with exit 0 within a second", "[conventions]") {
+  auto redis = redis_server::start();
+  check_stops_on_signals({"--redis", redis.address()});
+}
+TEST_CASE("with Redis away it still stops on a signal", "[conventions]") {
+  auto redis = redis_server::start();
+  redis.kill();
+  check_stops_on_signals({"--redis", redis.address()});
+}
