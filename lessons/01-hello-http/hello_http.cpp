@@ -1,0 +1,245 @@
+// Lesson 01: an HTTP server that answers "Hello" at once and "World" a moment later, to every
+// client at the same time: one thread, one event loop, and no client waits for another.
+// Follow lessons/01-hello-http/README.md; check your work with `./workshop check 01`.
+//
+//   require("http").createServer(function(req,res){
+//       res.writeHead(200,{'content-type':'text/plain'});
+//       res.write("Hello\n");
+//       setTimeout(function(){ res.end("World\n");},1000);
+//   }).listen(9999);
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "http_head.hpp"
+#include "workshop/program.hpp"
+
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::experimental::as_tuple;
+using asio::ip::tcp;
+using std::chrono::milliseconds;
+
+struct hello_settings {
+  milliseconds delay{1000};          // --delay-ms: from Hello to World
+  milliseconds idle_timeout{10000};  // --idle-timeout-ms: how long a client may take to ask
+};
+
+// ---- the bytes of an answer ----
+
+// HTTP/1.1 sends the body in chunks, each one `SIZE-IN-HEX\r\nBYTES\r\n`, and ends it with an
+// empty chunk. HTTP/1.0 knows no chunks: its body is raw and ends when the server closes.
+bool uses_chunks(const http::request_head& request) {
+  return request.minor_version >= 1;
+}
+
+// res.writeHead(200, {'content-type': 'text/plain'})
+std::string response_head(const http::request_head& request) {
+  // TODO step 3: the status line and two headers, each ending in \r\n, then an empty line:
+  //              "HTTP/1.1 200 OK\r\n" "Content-Type: text/plain\r\n"
+  //              "Transfer-Encoding: chunked\r\n" "\r\n".
+  // TODO step 5: no Transfer-Encoding when !uses_chunks(request) (HTTP/1.0), and
+  //              "Connection: close\r\n" when !request.keep_alive.
+  (void)request;
+  return "";
+}
+
+// One piece of the body, framed as a chunk when the request allows chunks.
+std::string body_part(std::string_view text, const http::request_head& request) {
+  // TODO step 3: frame `text` as a chunk: its size in hex, \r\n, the text, \r\n.
+  //              "Hello\n" becomes "6\r\nHello\n\r\n" (std::ostringstream and std::hex help).
+  // TODO step 5: when !uses_chunks(request) (HTTP/1.0), return the text as it is.
+  (void)request;
+  return std::string{text};
+}
+
+constexpr std::string_view last_chunk = "0\r\n\r\n";  // the end of a chunked body
+
+// A short answer for a request we refuse ("400 Bad Request"); the connection closes after it.
+std::string error_response(std::string_view status) {
+  const std::string body = std::string{status} + "\n";
+  return "HTTP/1.1 " + std::string{status} +
+         "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+}
+
+// ---- one client's connection ----
+
+// Serves one client: its requests one after another, each answered Hello, then World.
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(tcp::socket socket, const hello_settings& settings)
+      : socket_{std::move(socket)}, settings_{settings}, deadline_{socket_.get_executor()} {}
+
+  // Serves the client in a coroutine of its own, beside everyone else's.
+  void start() {
+    asio::co_spawn(
+        socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
+        asio::detached);
+  }
+
+ private:
+  awaitable<void> serve();
+  awaitable<std::optional<http::request_head>> read_request();  // step 2
+  awaitable<bool> receive_more();                               // step 2
+  awaitable<void> answer(const http::request_head& request);    // steps 3 and 4
+  awaitable<bool> skip_body(std::size_t length);                // step 5
+  awaitable<void> close_gracefully();
+  void drop_after(milliseconds timeout);
+
+  tcp::socket socket_;
+  hello_settings settings_;
+  asio::steady_timer deadline_;         // when it rings, the client was too slow and is dropped
+  std::array<char, 4096> read_buffer_;  // where each read lands
+  std::string received_;  // bytes read but not used yet: the rest of a request, or the next one
+};
+
+// Request after request on one connection (keep-alive), until one says it is the last.
+awaitable<void> http_session::serve() {
+  try {
+    while (true) {
+      const auto request = co_await read_request();
+      if (!request) break;
+      // TODO step 5: skip the request's body first:
+      //              if (!co_await skip_body(request->content_length)) break;
+      co_await answer(*request);
+      // TODO step 5: keep-alive. Go round the loop again for the next request, and leave it
+      //              only when !request->keep_alive (HTTP/1.0, or Connection: close).
+      break;
+    }
+    co_await close_gracefully();
+  } catch (const std::system_error& error) {
+    // eof/reset: the client left; operation_aborted: the deadline dropped it (and said so).
+    if (error.code() != asio::error::operation_aborted && error.code() != asio::error::eof &&
+        error.code() != asio::error::connection_reset && error.code() != asio::error::broken_pipe) {
+      workshop::log("client lost: ", error.code().message());
+    }
+  }
+  deadline_.cancel();  // lets go of the session: its last handler holds a reference
+}
+
+// Step 2: reads until the bytes hold a whole request head, and returns it. A malformed or
+// oversized head is answered 400 or 431 here, and nothing is returned: the connection closes.
+awaitable<std::optional<http::request_head>> http_session::read_request() {
+  // TODO step 2: first arm the deadline: drop_after(settings_.idle_timeout). Then loop:
+  //   - ask http::parse_request_head(received_) what the bytes so far hold;
+  //   - complete: erase result.head_length bytes from received_ (what follows is the body or
+  //     the next request) and co_return result.head;
+  //   - bad: log result.problem, write error_response("400 Bad Request") with
+  //     co_await asio::async_write(socket_, asio::buffer(...), use_awaitable), co_return
+  //     std::nullopt (serve() then closes the connection);
+  //   - too_large: the same with "431 Request Header Fields Too Large";
+  //   - need_more: if (!co_await receive_more()) co_return std::nullopt; and round again.
+  // Until then, this swallows whatever the client sends and never answers.
+  while (true) co_await socket_.async_read_some(asio::buffer(read_buffer_), use_awaitable);
+}
+
+// socket.on('data'): waits for the next bytes and keeps them; false at end-of-file.
+awaitable<bool> http_session::receive_more() {
+  // TODO step 2: auto [error, size] = co_await socket_.async_read_some(
+  //                  asio::buffer(read_buffer_), as_tuple(use_awaitable));
+  //              asio::error::eof: co_return false (the client has closed); another error:
+  //              throw std::system_error{error}; else append the bytes to received_ and
+  //              co_return true.
+  co_return false;
+}
+
+// Steps 3 and 4: the head and Hello at once; World after the delay, from a timer.
+awaitable<void> http_session::answer(const http::request_head& request) {
+  drop_after(settings_.delay + settings_.idle_timeout);  // a client that stops reading is dropped
+
+  const bool head_only = request.method == "HEAD";  // a HEAD request gets the head alone
+  // TODO step 3: res.writeHead(...); res.write("Hello\n"). Put response_head(request) and then
+  //              (unless head_only) body_part("Hello\n", request) in one named std::string, and
+  //              write it: co_await asio::async_write(socket_, asio::buffer(bytes), use_awaitable).
+  if (head_only) co_return;
+
+  // TODO step 4: setTimeout(function(){ res.end("World\n"); }, 1000). Never sleep: wait on
+  //              asio::steady_timer timer{socket_.get_executor(), settings_.delay} with
+  //              co_await timer.async_wait(use_awaitable), then write body_part("World\n",
+  //              request) and last_chunk (step 5: the last chunk only when uses_chunks(request)).
+}
+
+// Step 5: throws away a request's body (Content-Length bytes); false if the client left.
+awaitable<bool> http_session::skip_body(std::size_t length) {
+  // TODO step 5: erase up to `length` bytes from the front of received_; while some are still
+  //              missing, co_await receive_more() (co_return false if it says the client has
+  //              closed) and erase again. co_return true once all `length` bytes are gone.
+  (void)length;
+  co_return true;
+}
+
+// Our side closes first (FIN: the client sees end-of-file after the answer). Then we read until
+// the client closes too: closing a socket with unread bytes in it sends a reset, which can
+// destroy the answer before the client has read it.
+awaitable<void> http_session::close_gracefully() {
+  std::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  drop_after(settings_.idle_timeout);
+  received_.clear();
+  while (co_await receive_more()) received_.clear();
+}
+
+// The deadline, in callback form: if it rings before the next call moves it, the client was
+// too slow (it sent no request, or stopped reading), so close its socket. Whatever the session
+// is waiting for then fails with operation_aborted and the session ends.
+void http_session::drop_after(milliseconds timeout) {
+  deadline_.expires_after(timeout);
+  deadline_.async_wait([self = shared_from_this()](const std::error_code& error) {
+    const bool moved = self->deadline_.expiry() > std::chrono::steady_clock::now();
+    if (error || moved || !self->socket_.is_open()) return;
+    std::error_code ignored;
+    workshop::log("client ", workshop::to_string(self->socket_.remote_endpoint(ignored)),
+                  " too slow: dropped");
+    self->socket_.close(ignored);
+  });
+}
+
+// ---- the server ----
+
+// Step 1. http.createServer(...): one session per connection, and straight back to accepting.
+awaitable<void> accept_clients(tcp::acceptor acceptor, hello_settings settings) {
+  while (true) {
+    auto [error, socket] = co_await acceptor.async_accept(as_tuple(use_awaitable));
+    if (error) {
+      if (co_await workshop::keep_accepting_after(error)) continue;
+      co_return;
+    }
+    socket.set_option(tcp::no_delay(true), error);  // each piece leaves at once, no batching
+    // TODO step 1: give the client a session and start it, so this loop goes straight back to
+    //              accepting: std::make_shared<http_session>(std::move(socket), settings)->start();
+    //              (A socket left here is closed at the end of this block.)
+    (void)settings;
+  }
+}
+
+hello_settings parse_flags(int argc, char** argv, workshop::listen_address& address) {
+  CLI::App app{"Lesson 01: answers every HTTP request with Hello, then World a moment later.",
+               "hello_http"};
+  workshop::add_listen_flags(app, address);
+  long delay_ms = 1000;
+  long idle_timeout_ms = 10000;
+  app.add_option("--delay-ms", delay_ms, "Milliseconds from Hello to World")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--idle-timeout-ms", idle_timeout_ms,
+                 "Drop a client that takes longer than this to send its request")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  workshop::parse_flags_or_exit(app, argc, argv);
+  return {milliseconds{delay_ms}, milliseconds{idle_timeout_ms}};
+}
+
+int main(int argc, char** argv) {
+  workshop::listen_address address;
+  const hello_settings settings = parse_flags(argc, argv, address);
+  workshop::raise_fd_limit();  // every client is one file descriptor
+
+  asio::io_context io;
+  auto acceptor = workshop::listen_on(io, address);
+  workshop::on_stop_signal(io, [&io] { io.stop(); });
+  workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
+  asio::co_spawn(io, accept_clients(std::move(acceptor), settings), asio::detached);
+  io.run();  // the event loop: one thread runs every client's coroutine, until a signal stops it
+}
