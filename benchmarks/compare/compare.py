@@ -188,7 +188,7 @@ SIZES = {
              "proxy_megabytes": 256, "proxy_seconds": 5},
     "quick": {"runs": 3, "hello_clients": 5000, "wrk_seconds": 3, "connect_seconds": 2,
               "chat": [(1, 100, 500), (1, 1000, 50), (10, 200, 25)], "dist_lines": 200,
-              "proxy_megabytes": 64, "proxy_seconds": 2},
+              "proxy_seconds": 1},
 }
 
 
@@ -229,6 +229,151 @@ def scenario_hello_keepalive(sizes):
         finally:
             server.stop()
     return run, f"hello HTTP keep-alive, no delay (wrk, 50 connections, {seconds} s)"
+
+
+def scenario_tcp_connections(sizes):
+    """tcp_server: short connections per second, each reading Hello, world and end-of-file."""
+    load = tool("02-tcp-server", "connect_load")
+    if not load:
+        return None, "benchmarks/02-tcp-server/connect_load is not built"
+    seconds = sizes["connect_seconds"]
+
+    def run(kind):
+        server = start(kind, "02-tcp-server", "tcp_server")
+        try:
+            result = run_json([load, "--port", str(server.port), "--threads", "4",
+                               "--seconds", str(seconds)], seconds + 60)
+            if result.get("failed"):
+                log(f"    {SHOWN[kind]}: {result['failed']} connections failed")
+            return [("connections/s", "conn/s", "higher", first(result, "connections_per_second")),
+                    ("peak memory", "MiB", "lower", server.peak_memory_mib())]
+        finally:
+            server.stop()
+    return run, f"TCP hello, short connections (4 at a time, {seconds} s)"
+
+
+def proxy_bench_figure(command, key, timeout):
+    """proxy_bench prints `name key=value ...`; returns value as a float."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=raise_fd_limit)
+    match = re.search(re.escape(key) + r"=([\d.]+)", done.stdout)
+    if not match:
+        raise RuntimeError(f"{' '.join(command)}: no {key} in {(done.stdout + done.stderr)[-300:]}")
+    failed = re.search(r"failed=(\d+)", done.stdout)
+    return float(match.group(1)), int(failed.group(1)) if failed else 0
+
+
+def proxy_figures(bench, port, seconds, greeting_port=None):
+    """Bulk bytes and short connections through `port` to the echo backend; with
+    greeting_port (a proxy in front of tcp_server), short connections that only read too."""
+    s = str(seconds)
+    one, _ = proxy_bench_figure([bench, "throughput", "--port", str(port), "--connections", "1",
+                                 "--seconds", s], "MiB/s", seconds + 60)
+    eight, _ = proxy_bench_figure([bench, "throughput", "--port", str(port), "--connections",
+                                   "8", "--seconds", s], "MiB/s", seconds + 60)
+    rate, failed = proxy_bench_figure([bench, "connections", "--port", str(port), "--threads",
+                                       "4", "--seconds", s], "per_second", seconds + 60)
+    return [("throughput, 1 connection", "MiB/s", "higher", one),
+            ("throughput, 8 connections", "MiB/s", "higher", eight),
+            ("short connections/s", "conn/s", "higher", rate),
+            ("short connections that failed", "/s", "lower", failed / seconds)] + (
+        [] if greeting_port is None else greeting_figures(greeting_port, seconds))
+
+
+def greeting_figures(port, seconds):
+    load = tool("02-tcp-server", "connect_load")
+    if not load:
+        return []
+    result = run_json([load, "--port", str(port), "--threads", "4", "--seconds", str(seconds)],
+                      seconds + 60)
+    return [("short connections/s to tcp_server, client never half-closes", "conn/s", "higher",
+             first(result, "connections_per_second"))]
+
+
+class Backend:
+    """proxy_bench's echo server: the backend every proxy forwards to."""
+
+    def __init__(self, bench):
+        self.server = Server([bench, "echo", "--port", "0"], "echo-backend")
+        self.port = self.server.port
+
+    def stop(self):
+        self.server.stop()
+
+
+HAPROXY_CONFIG = """global
+  nbthread 1
+  maxconn 9000
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 60s
+  timeout server 60s
+listen proxy
+  bind 127.0.0.1:{port}
+  server echo 127.0.0.1:{backend}
+"""
+
+
+def scenario_proxy(sizes):
+    """reverse_proxy in front of one echo backend: bulk bytes and short connections."""
+    bench = tool("05-reverse-proxy", "proxy_bench")
+    if not bench:
+        return None, "benchmarks/05-reverse-proxy/proxy_bench is not built"
+    seconds = sizes["proxy_seconds"]
+
+    def run(kind):
+        backend, greeter = Backend(bench), start("cpp", "02-tcp-server", "tcp_server")
+        proxies = []
+        try:
+            for target in (backend, greeter):
+                proxies.append(start(kind, "05-reverse-proxy", "reverse_proxy",
+                                     ["--backend", f"127.0.0.1:{target.port}"]))
+            figures = proxy_figures(bench, proxies[0].port, seconds, proxies[1].port)
+            for proxy in proxies:
+                if not proxy.alive():
+                    raise RuntimeError(f"the proxy died under load (exit {proxy.process.poll()})")
+            return figures + [("peak memory", "MiB", "lower", proxies[0].peak_memory_mib())]
+        finally:
+            for server in proxies + [greeter, backend]:
+                server.stop()
+
+    def direct():
+        backend, greeter = Backend(bench), start("cpp", "02-tcp-server", "tcp_server")
+        try:
+            return proxy_figures(bench, backend.port, seconds, greeter.port)
+        finally:
+            greeter.stop()
+            backend.stop()
+
+    def haproxy():
+        backend = Backend(bench)
+        port = free_port()
+        config = os.path.join(LOG_DIR, "haproxy.cfg")
+        with open(config, "w") as f:
+            f.write(HAPROXY_CONFIG.format(port=port, backend=backend.port))
+        process = subprocess.Popen(["haproxy", "-db", "-f", config], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, preexec_fn=raise_fd_limit)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("haproxy did not start")
+                    time.sleep(0.05)
+            return proxy_figures(bench, port, seconds)
+        finally:
+            process.terminate()
+            process.wait()
+            backend.stop()
+
+    references = [("direct to the backend (the ceiling)", direct)]
+    if shutil.which("haproxy"):
+        references.append(("HAProxy, 1 thread", haproxy))
+    return run, f"reverse proxy to an echo backend ({seconds} s each)", references
 
 
 # ---------------------------------------------------------------- running, summing up, writing
@@ -273,11 +418,13 @@ def summarize(rows, runs):
     table = {}
     for row in rows:
         key = (row["scenario"], row["metric"], row["unit"], row["better"])
-        table.setdefault(key, {kind: [] for kind in KINDS})[row["kind"]].append(row["value"])
+        table.setdefault(key, {kind: [] for kind in KINDS}).setdefault(row["kind"], []).append(
+            row["value"])
     summary = []
     for (scenario, metric, unit, better), values in table.items():
-        line = {"scenario": scenario, "metric": metric, "unit": unit, "better": better}
-        for kind in KINDS:
+        line = {"scenario": scenario, "metric": metric, "unit": unit, "better": better,
+                "references": [kind for kind in values if kind not in KINDS]}
+        for kind in values:
             good = [v for v in values[kind] if v == v]  # drops NaN: runs that failed
             line[kind] = {
                 "median": statistics.median(good) if good else float("nan"),
@@ -312,13 +459,33 @@ def cell(figures, unit, runs):
 
 
 def verdict(line):
-    ratio = line["ratio"]
+    node, cpp, ratio = line["node"]["median"], line["cpp"]["median"], line["ratio"]
+    if node == 0 and cpp == 0:
+        return "even"
+    if line["better"] == "higher" and node == 0 and cpp > 0:
+        return "only C++"
+    if line["better"] == "lower" and cpp == 0 and node > 0:
+        return "only Node.js has any" if line["unit"] != "MiB" else "-"
     if ratio != ratio:
         return "-"
     advantage = ratio if line["better"] == "higher" else (1 / ratio if ratio else float("inf"))
     if 0.9 <= advantage <= 1.1:
         return "even"
     return f"C++ {advantage:.1f}x better" if advantage > 1 else f"Node.js {1 / advantage:.1f}x better"
+
+
+def references_table(summary, runs):
+    lines = ["| scenario | metric | measured on the same runs | figure | C++ / it | Node.js / it |",
+             "|---|---|---|---|---|---|"]
+    for line in summary:
+        for reference in line["references"]:
+            figure = line[reference]["median"]
+            ratios = [f"{line[k]['median'] / figure:.2f}" if figure and figure == figure and
+                      line[k]["median"] == line[k]["median"] else "-" for k in ("cpp", "node")]
+            lines.append(f"| {line['scenario']} | {line['metric']} | {reference} | "
+                         f"{cell(line[reference], line['unit'], runs)} | {ratios[0]} | "
+                         f"{ratios[1]} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def markdown_table(summary, runs):
@@ -338,10 +505,10 @@ def write_csv(path, summary, date, machine):
         out.writerow(["date", "scenario", "metric", "unit", "better", "implementation", "median",
                       "min", "max", "failed_runs", "runs", "machine"])
         for line in summary:
-            for kind in KINDS:
+            for kind in list(KINDS) + line["references"]:
                 figures = line[kind]
                 out.writerow([date, line["scenario"], line["metric"], line["unit"], line["better"],
-                              SHOWN[kind], f"{figures['median']:.6g}", f"{figures['min']:.6g}",
+                              SHOWN.get(kind, kind), f"{figures['median']:.6g}", f"{figures['min']:.6g}",
                               f"{figures['max']:.6g}", figures["failed"],
                               " ".join(f"{v:.6g}" for v in figures["values"]),
                               machine_line(machine)])
@@ -355,6 +522,8 @@ def chart(path, title, ylabel, lines, normalise, log_scale):
     with open(data, "w") as f:
         for line in lines:
             scale = line["node"]["median"] if normalise else 1.0
+            if not scale or scale != scale:
+                continue  # Node.js had nothing here: no bar to be relative to
             label = f"{line['scenario']}\\n{line['metric']}"
             figures = [line[k][s] / scale for k in KINDS for s in ("median", "min", "max")]
             f.write(f'"{label}" ' + " ".join("NaN" if v != v else f"{v:.6g}" for v in figures) + "\n")
@@ -414,7 +583,8 @@ def update_readme(readme, block):
     return True
 
 
-SCENARIOS = [scenario_hello_held, scenario_hello_keepalive]
+SCENARIOS = [scenario_hello_held, scenario_hello_keepalive, scenario_tcp_connections,
+             scenario_proxy]
 
 
 def main():
@@ -433,6 +603,7 @@ def main():
     os.makedirs(LOG_DIR, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
     sizes = SIZES["quick" if args.quick else "full"]
+    quick = args.quick  # --quick measures the ceilings (direct, HAProxy) in the first run only
     runs = args.runs or sizes["runs"]
     machine = describe_machine()
     date = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -442,7 +613,8 @@ def main():
 
     rows, skipped, failures = [], [], []
     for make in SCENARIOS:
-        run, title = make(sizes)
+        run, title, *more = make(sizes)
+        references = more[0] if more else []
         if run is None:
             skipped.append(title)
             log(f"  skipped: {title}")
@@ -466,10 +638,25 @@ def main():
                                  "metrics": metrics})
                 shown = ", ".join(f"{m} {number(v, u)} {u}" for m, u, _, v in metrics)
                 log(f"    {SHOWN[kind]:8} run {number_}: {shown}  [{time.monotonic() - began:.1f} s]")
+            for name, measure in references if number_ == 1 or not quick else []:
+                try:
+                    metrics = measure()
+                except Exception as error:
+                    failures.append(f"{title}, {name}, run {number_}: {error}")
+                    log(f"    {name} run {number_}: FAILED: {str(error)[:300]}")
+                    continue
+                for metric, unit, better, value in metrics:
+                    rows.append({"scenario": title, "metric": metric, "unit": unit,
+                                 "better": better, "kind": name, "run": number_, "value": value})
+                shown = ", ".join(f"{m} {number(v, u)} {u}" for m, u, _, v in metrics)
+                log(f"    {name} run {number_}: {shown}")
 
     summary = summarize(rows, runs)
     took = time.monotonic() - started
     table = markdown_table(summary, runs)
+    references = references_table(summary, runs)
+    if references:
+        table += "\n\nCeilings and alternatives, measured in the same runs:\n\n" + references
     file_date = datetime.date.today().isoformat()
     for name in (f"compare-{file_date}.csv", "latest.csv"):
         write_csv(os.path.join(args.out, name), summary, date, machine)
