@@ -185,7 +185,7 @@ def wrk_requests_per_second(port, seconds, connections):
 SIZES = {
     "full": {"runs": 5, "hello_clients": 10000, "wrk_seconds": 10, "connect_seconds": 5,
              "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)], "dist_lines": 1000,
-             "proxy_megabytes": 256, "proxy_seconds": 5},
+             "proxy_seconds": 5},
     "quick": {"runs": 3, "hello_clients": 5000, "wrk_seconds": 3, "connect_seconds": 2,
               "chat": [(1, 100, 500), (1, 1000, 50), (10, 200, 25)], "dist_lines": 200,
               "proxy_seconds": 1},
@@ -202,10 +202,11 @@ def scenario_hello_held(sizes):
     def run(kind):
         server = start(kind, "01-hello-http", "hello_http", ["--delay-ms", "1000"])
         try:
-            result = run_json(hello_load_command(load, server.port, clients), 180)
-            return [("wall time", "ms", "lower", first(result, "wall_ms", "elapsed_ms")),
-                    ("answered", "%", "higher",
-                     100.0 * first(result, "ok", "answered", "complete") / clients),
+            result = run_json([load, "--port", str(server.port), "--clients", str(clients),
+                               "--timeout-ms", "60000"], 120)
+            return [("wall time", "ms", "lower", first(result, "wall_ms")),
+                    ("slowest client's wait (p99)", "ms", "lower", first(result, "p99_ms")),
+                    ("answered", "%", "higher", 100.0 * first(result, "ok") / clients),
                     ("peak memory", "MiB", "lower", server.peak_memory_mib())]
         finally:
             server.stop()
@@ -250,6 +251,71 @@ def scenario_tcp_connections(sizes):
         finally:
             server.stop()
     return run, f"TCP hello, short connections (4 at a time, {seconds} s)"
+
+
+def chat_figures(load, ports, senders, receivers, lines):
+    """chat_load on the servers at `ports`: 64-byte lines, senders as fast as they can."""
+    servers = ",".join(f"127.0.0.1:{port}" for port in ports)
+    result = run_json([load, "--server", servers, "--senders", str(senders), "--receivers",
+                       str(receivers), "--lines", str(lines), "--bytes", "64", "--timeout", "40"],
+                      120)
+    expected = first(result, "expected")
+    return [("delivered lines/s", "lines/s", "higher", first(result, "lines_per_s")),
+            ("latency p50", "ms", "lower", first(result, "p50_us") / 1000),
+            ("latency p99", "ms", "lower", first(result, "p99_us") / 1000),
+            ("lines delivered intact", "%", "higher",
+             100.0 * (first(result, "delivered") - first(result, "corrupt")) / expected)]
+
+
+def scenario_chat(index):
+    """chat_server: the index-th of SIZES' (senders, receivers, lines) fan-outs."""
+    def make(sizes):
+        senders, receivers, lines = sizes["chat"][index]
+        load = tool("03-chat-server", "chat_load")
+        title = f"chat fan-out {senders}x{receivers} ({lines} lines each)"
+        if not load:
+            return None, "benchmarks/03-chat-server/chat_load is not built"
+
+        def run(kind):
+            server = start(kind, "03-chat-server", "chat_server")
+            try:
+                figures = chat_figures(load, [server.port], senders, receivers, lines)
+                if not server.alive():
+                    raise RuntimeError(f"the server died (exit {server.process.poll()})")
+                return figures + [("peak memory", "MiB", "lower", server.peak_memory_mib())]
+            finally:
+                server.stop()
+        return run, title
+    return make
+
+
+def scenario_distributed(sizes):
+    """distributed_chat: two servers on one Redis, receivers and the sender spread over both."""
+    load = tool("03-chat-server", "chat_load")
+    if not load:
+        return None, "benchmarks/03-chat-server/chat_load is not built"
+    if not shutil.which("redis-server"):
+        return None, "redis-server is not installed"
+    lines = sizes["dist_lines"]
+
+    def run(kind):
+        redis = Redis()
+        servers = []
+        try:
+            for _ in range(2):
+                servers.append(start(kind, "04-distributed-chat", "distributed_chat",
+                                     ["--redis", f"127.0.0.1:{redis.port}", "--channel", "compare"]))
+            time.sleep(0.5)  # both subscribed before the first line
+            figures = chat_figures(load, [s.port for s in servers], 1, 100, lines)
+            if not all(s.alive() for s in servers):
+                raise RuntimeError("a server died during the load")
+            return figures + [("peak memory, both servers", "MiB", "lower",
+                               sum(s.peak_memory_mib() for s in servers))]
+        finally:
+            for server in servers:
+                server.stop()
+            redis.stop()
+    return run, f"distributed chat, 2 servers + Redis, 1x100 ({lines} lines)"
 
 
 def proxy_bench_figure(command, key, timeout):
@@ -584,7 +650,8 @@ def update_readme(readme, block):
 
 
 SCENARIOS = [scenario_hello_held, scenario_hello_keepalive, scenario_tcp_connections,
-             scenario_proxy]
+             scenario_chat(0), scenario_chat(1), scenario_chat(2),
+             scenario_distributed, scenario_proxy]
 
 
 def main():
