@@ -1,0 +1,251 @@
+// chat_load: R receivers and S senders on running chat servers; each sender sends N lines of
+// B bytes. Prints one JSON line: delivered lines per second and send-to-receive latency.
+//
+//   chat_load --server 127.0.0.1:9999 --senders 1 --receivers 100 --lines 2000 --bytes 64
+//
+// --server can be repeated (or given as a comma-separated list): receivers and senders are
+// spread over the servers round robin, so lesson 04 can load a room spread over several nodes.
+// Each line carries its send time (steady clock, shared by every process on the machine).
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "workshop/program.hpp"
+
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using std::chrono::steady_clock;
+
+namespace {
+
+struct options {
+  std::vector<std::string> servers{"127.0.0.1:9999"};
+  int senders = 1;
+  int receivers = 100;
+  int lines = 2000;        // per sender
+  std::size_t bytes = 64;  // per line, with its '\n'
+  double rate = 0;         // lines per second per sender; 0: as fast as the socket takes them
+  double timeout_s = 60;   // give up waiting for deliveries after this long
+};
+
+struct results {
+  std::int64_t expected = 0;
+  std::int64_t delivered = 0;
+  std::int64_t corrupt = 0;  // lines that did not parse
+  std::vector<std::uint32_t> latencies_us;
+  steady_clock::time_point first_send, last_delivery;
+};
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             steady_clock::now().time_since_epoch())
+      .count();
+}
+
+tcp::endpoint endpoint_of(const std::string& host_port) {
+  const auto colon = host_port.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("not HOST:PORT: " + host_port);
+  return {asio::ip::make_address(host_port.substr(0, colon)),
+          static_cast<std::uint16_t>(std::stoi(host_port.substr(colon + 1)))};
+}
+
+// Connects and reads the welcome line; whatever came after it stays in `pending`.
+awaitable<tcp::socket> join(tcp::endpoint server, std::string& pending) {
+  tcp::socket socket{co_await asio::this_coro::executor};
+  co_await socket.async_connect(server, use_awaitable);
+  socket.set_option(tcp::no_delay{true});
+  const auto length =
+      co_await asio::async_read_until(socket, asio::dynamic_buffer(pending), '\n', use_awaitable);
+  pending.erase(0, length);
+  co_return socket;
+}
+
+// "<send time in ns> <sender>:<seq> xxx...\n", exactly `bytes` long.
+std::string make_line(int sender, int seq, std::size_t bytes) {
+  std::string line =
+      std::to_string(now_ns()) + ' ' + std::to_string(sender) + ':' + std::to_string(seq) + ' ';
+  if (line.size() + 1 < bytes) line.append(bytes - 1 - line.size(), 'x');
+  return line + '\n';
+}
+
+awaitable<void> send_lines(tcp::socket& socket, int sender, const options& opts) {
+  asio::steady_timer pace{socket.get_executor()};
+  const auto gap = opts.rate > 0
+                       ? std::chrono::nanoseconds{static_cast<std::int64_t>(1e9 / opts.rate)}
+                       : std::chrono::nanoseconds{0};
+  auto next = steady_clock::now();
+  for (int seq = 0; seq < opts.lines; ++seq) {
+    if (gap.count() > 0) {
+      pace.expires_at(next);
+      co_await pace.async_wait(use_awaitable);
+      next += gap;
+    }
+    const std::string line = make_line(sender, seq, opts.bytes);
+    co_await asio::async_write(socket, asio::buffer(line), use_awaitable);
+  }
+}
+
+// Reads lines until `expected` have come, recording each one's latency.
+awaitable<void> receive_lines(tcp::socket socket, std::string pending, std::int64_t expected,
+                              results& totals) {
+  std::vector<char> chunk(64 * 1024);
+  std::int64_t got = 0;
+  while (got < expected) {
+    std::size_t start = 0;
+    for (auto end = pending.find('\n'); end != std::string::npos && got < expected;
+         end = pending.find('\n', start)) {
+      std::int64_t sent_ns = 0;
+      const auto parsed = std::from_chars(pending.data() + start, pending.data() + end, sent_ns);
+      const auto arrived = steady_clock::now();
+      if (parsed.ec != std::errc{}) {
+        ++totals.corrupt;
+      } else {
+        const auto latency_ns = arrived.time_since_epoch().count() - sent_ns;
+        totals.latencies_us.push_back(
+            static_cast<std::uint32_t>(std::max<std::int64_t>(0, latency_ns / 1000)));
+      }
+      ++got;
+      ++totals.delivered;
+      totals.last_delivery = arrived;
+      start = end + 1;
+    }
+    pending.erase(0, start);
+    if (got >= expected) break;
+    const auto count = co_await socket.async_read_some(asio::buffer(chunk), use_awaitable);
+    pending.append(chunk.data(), count);
+  }
+}
+
+// Senders are in the room too: they must read what others send, or be dropped as slow.
+awaitable<void> discard_incoming(tcp::socket& socket) {
+  std::vector<char> chunk(64 * 1024);
+  while (true) {
+    auto [error, count] = co_await socket.async_read_some(
+        asio::buffer(chunk), asio::experimental::as_tuple(use_awaitable));
+    if (error) co_return;
+  }
+}
+
+awaitable<void> sender(tcp::socket socket, int id, const options& opts, int& senders_done) {
+  auto& sock = socket;
+  asio::co_spawn(socket.get_executor(), discard_incoming(sock), asio::detached);
+  co_await send_lines(sock, id, opts);
+  ++senders_done;
+  // Keep the socket (and so the sender's place in the room) until the run ends.
+  asio::steady_timer hold{socket.get_executor(), std::chrono::hours{1}};
+  co_await hold.async_wait(asio::experimental::as_tuple(use_awaitable));
+}
+
+std::uint32_t percentile(std::vector<std::uint32_t>& values, double p) {
+  if (values.empty()) return 0;
+  const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index),
+                   values.end());
+  return values[index];
+}
+
+void print_json(const options& opts, results& totals, bool timed_out) {
+  const double seconds =
+      std::chrono::duration<double>(totals.last_delivery - totals.first_send).count();
+  const double lines_per_s = seconds > 0 ? static_cast<double>(totals.delivered) / seconds : 0;
+  std::string servers;
+  for (const auto& server : opts.servers)
+    servers += (servers.empty() ? "\"" : ",\"") + server + '"';
+  const auto p50 = percentile(totals.latencies_us, 0.50);
+  const auto p99 = percentile(totals.latencies_us, 0.99);
+  const auto max = percentile(totals.latencies_us, 1.0);
+  std::printf(
+      "{\"servers\":[%s],\"senders\":%d,\"receivers\":%d,\"lines\":%d,\"bytes\":%zu,"
+      "\"rate\":%g,\"expected\":%lld,\"delivered\":%lld,\"corrupt\":%lld,\"timed_out\":%s,"
+      "\"seconds\":%.3f,\"lines_per_s\":%.0f,\"mib_per_s\":%.1f,\"p50_us\":%u,\"p99_us\":%u,"
+      "\"max_us\":%u}\n",
+      servers.c_str(), opts.senders, opts.receivers, opts.lines, opts.bytes, opts.rate,
+      static_cast<long long>(totals.expected), static_cast<long long>(totals.delivered),
+      static_cast<long long>(totals.corrupt), timed_out ? "true" : "false", seconds, lines_per_s,
+      lines_per_s * static_cast<double>(opts.bytes) / (1024.0 * 1024.0), p50, p99, max);
+  std::fflush(stdout);
+}
+
+awaitable<void> run(const options& opts, results& totals, asio::io_context& io) {
+  std::vector<tcp::endpoint> servers;
+  for (const auto& server : opts.servers) servers.push_back(endpoint_of(server));
+  const std::int64_t per_receiver = static_cast<std::int64_t>(opts.senders) * opts.lines;
+  totals.expected = per_receiver * opts.receivers;
+  totals.latencies_us.reserve(static_cast<std::size_t>(totals.expected));
+
+  for (int i = 0; i < opts.receivers; ++i) {
+    std::string pending;
+    auto socket = co_await join(servers[static_cast<std::size_t>(i) % servers.size()], pending);
+    asio::co_spawn(io, receive_lines(std::move(socket), std::move(pending), per_receiver, totals),
+                   asio::detached);
+  }
+  std::vector<tcp::socket> senders;
+  for (int i = 0; i < opts.senders; ++i) {
+    std::string ignored;
+    senders.push_back(
+        co_await join(servers[static_cast<std::size_t>(i) % servers.size()], ignored));
+  }
+  // On several servers a join reaches the others' rooms only through Redis: let it settle.
+  if (servers.size() > 1) {
+    asio::steady_timer settle{io, std::chrono::milliseconds{500}};
+    co_await settle.async_wait(use_awaitable);
+  }
+
+  int senders_done = 0;
+  totals.first_send = totals.last_delivery = steady_clock::now();
+  for (int i = 0; i < opts.senders; ++i)
+    asio::co_spawn(io,
+                   sender(std::move(senders[static_cast<std::size_t>(i)]), i, opts, senders_done),
+                   asio::detached);
+
+  const auto deadline = steady_clock::now() + std::chrono::duration_cast<steady_clock::duration>(
+                                                  std::chrono::duration<double>(opts.timeout_s));
+  asio::steady_timer tick{io};
+  while (totals.delivered < totals.expected && steady_clock::now() < deadline) {
+    tick.expires_after(std::chrono::milliseconds{5});
+    co_await tick.async_wait(use_awaitable);
+  }
+  print_json(opts, totals, totals.delivered < totals.expected);
+  io.stop();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options opts;
+  CLI::App app{"Load for chat servers: R receivers, S senders, N lines of B bytes each.",
+               "chat_load"};
+  app.add_option("--server", opts.servers, "HOST:PORT of a chat server (repeat, or a,b,c)")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--senders,-s", opts.senders, "Clients that send")->capture_default_str();
+  app.add_option("--receivers,-r", opts.receivers, "Clients that only read")->capture_default_str();
+  app.add_option("--lines,-n", opts.lines, "Lines each sender sends")->capture_default_str();
+  app.add_option("--bytes,-b", opts.bytes, "Bytes per line, with its newline (at least 32)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{32}, std::size_t{1} << 20));
+  app.add_option("--rate", opts.rate, "Lines per second per sender (0: as fast as possible)")
+      ->capture_default_str();
+  app.add_option("--timeout", opts.timeout_s, "Seconds to wait for every delivery")
+      ->capture_default_str();
+  workshop::parse_flags_or_exit(app, argc, argv);
+  workshop::raise_fd_limit();
+
+  asio::io_context io{1};
+  results totals;
+  asio::co_spawn(io, run(opts, totals, io), [](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      workshop::log("chat_load: ", e.what());
+      std::exit(1);
+    }
+  });
+  io.run();
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Lesson 03's end-to-end scenarios: a fresh release chat_server per scenario, chat_load against
+# it, one JSON line each (plus the server's peak memory, VmHWM, in KiB).
+#
+#   cmake --preset release && cmake --build --preset release -j2
+#   benchmarks/03-chat-server/run.sh            # BUILD=build-other to use another build dir
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD="${BUILD:-$ROOT/build-release}"
+SERVER="$BUILD/solutions/03-chat-server/chat_server"
+LOAD="$BUILD/benchmarks/03-chat-server/chat_load"
+for program in "$SERVER" "$LOAD"; do
+  [ -x "$program" ] || { echo "run.sh: no $program: build the release preset first" >&2; exit 2; }
+done
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_server() {
+  "$SERVER" --port 0 >"$work/out" 2>"$work/err" &
+  server_pid=$!
+  for _ in $(seq 100); do
+    grep -q '^listening on ' "$work/out" 2>/dev/null && break
+    sleep 0.05
+  done
+  port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/out")
+  [ -n "$port" ] || { echo "run.sh: chat_server did not start" >&2; exit 1; }
+}
+
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || true
+  server_pid=""
+}
+
+# scenario SENDERS RECEIVERS LINES BYTES [extra chat_load flags]
+scenario() {
+  local senders=$1 receivers=$2 lines=$3 bytes=$4
+  shift 4
+  start_server
+  local result hwm
+  result=$("$LOAD" --server "127.0.0.1:$port" --senders "$senders" --receivers "$receivers" \
+    --lines "$lines" --bytes "$bytes" "$@")
+  hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
+  stop_server
+  echo "${result%\}},\"server_vmhwm_kib\":$hwm}"
+}
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+scenario 1 100 2000 64
+scenario 1 1000 200 64
+scenario 10 200 100 64
+scenario 1 100 2000 64 --rate 1000  # paced: latency without a self-made queue
