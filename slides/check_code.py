@@ -32,6 +32,12 @@ FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+#-]*)")
 IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)")
 
 
+def is_deck(path):
+    """A deck starts with front matter that says `marp: true` (README.md does not)."""
+    with open(path, encoding="utf-8") as f:
+        return re.match(r"---\n(.*\n)*?marp: true\n", f.read()) is not None
+
+
 def normalise(lines):
     """Stripped, non-blank lines, each with its 1-based line number in the original."""
     return [(n, line.strip()) for n, line in enumerate(lines, 1) if line.strip()]
@@ -137,7 +143,7 @@ def main():
     verbose = "--verbose" in sys.argv
     cpp = load(source_files("solutions", CPP_SUFFIXES))
     js = load(source_files(os.path.join("reference", "node"), (".js",)))
-    decks = sorted(glob.glob(os.path.join(SLIDES, "*.md")))
+    decks = [d for d in sorted(glob.glob(os.path.join(SLIDES, "*.md"))) if is_deck(d)]
     passed = failed = 0
     for deck in decks:
         rel = os.path.relpath(deck, ROOT)

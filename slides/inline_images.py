@@ -49,6 +49,8 @@ def main():
         name = os.path.basename(deck)
         with open(deck, encoding="utf-8") as f:
             text = f.read()
+        if not re.match(r"---\n(.*\n)*?marp: true\n", text):
+            continue  # not a deck (README.md)
         text = HTML_IMAGE.sub(lambda m: m.group(1) + data_uri(m.group(2), name) + m.group(3), text)
         text = MARKDOWN_IMAGE.sub(lambda m: img_tag(m.group(1), data_uri(m.group(2), name)), text)
         with open(os.path.join(out, name), "w", encoding="utf-8") as f:
