@@ -1,0 +1,163 @@
+# Known-bad variants ("mutants") of the solutions: the mistakes students make, each a small patch
+# tests/mutants/NN-name/<mistake>.patch against solutions/NN-name/ (first line: "# what it does").
+# For each one, at configure time the patched files are copied into the build folder; the mutant
+# program is the solution with those files swapped in (only they are compiled: the solution's
+# other objects are reused). CTest's mutant.NN.<mistake> (labels mutant;NN) runs the lesson's
+# tests against it and passes only if at least one test case fails: a mistake no test catches is
+# a hole in the tests. Included at the end of tests/CMakeLists.txt, after every test_NN exists.
+include_guard(GLOBAL)
+
+option(WORKSHOP_MUTANTS "Build the known-bad variants in tests/mutants/ and check that the tests catch them" ON)
+
+# Targets that compiled part of the solution: the program and the libraries of its own folder.
+function(_workshop_solution_targets target folder_dir out)
+  set(found ${target})
+  get_target_property(libraries ${target} LINK_LIBRARIES)
+  foreach(library IN LISTS libraries)
+    if(TARGET ${library})
+      get_target_property(real ${library} ALIASED_TARGET)
+      if(real)
+        set(library ${real})
+      endif()
+      get_target_property(type ${library} TYPE)
+      get_target_property(dir ${library} SOURCE_DIR)
+      if(NOT type STREQUAL "INTERFACE_LIBRARY" AND dir STREQUAL folder_dir)
+        _workshop_solution_targets(${library} "${folder_dir}" more)
+        list(APPEND found ${more})
+      endif()
+    endif()
+  endforeach()
+  list(REMOVE_DUPLICATES found)
+  set(${out} ${found} PARENT_SCOPE)
+endfunction()
+
+# The target among `targets` whose sources hold `file` (relative to the solution folder).
+function(_workshop_owner_of file folder_dir targets out)
+  set(${out} "" PARENT_SCOPE)
+  foreach(target IN LISTS targets)
+    get_target_property(sources ${target} SOURCES)
+    foreach(source IN LISTS sources)
+      cmake_path(ABSOLUTE_PATH source BASE_DIRECTORY "${folder_dir}" NORMALIZE OUTPUT_VARIABLE absolute)
+      if(absolute STREQUAL "${folder_dir}/${file}")
+        set(${out} ${target} PARENT_SCOPE)
+        return()
+      endif()
+    endforeach()
+  endforeach()
+endfunction()
+
+# workshop_mutant(<NN-name> <program> <patch>)
+function(workshop_mutant folder program patch)
+  string(SUBSTRING "${folder}" 0 2 number)
+  get_filename_component(mistake "${patch}" NAME_WE)
+  set(solution "solutions_${number}_${program}")
+  set(solution_dir "${PROJECT_SOURCE_DIR}/solutions/${folder}")
+  set(shown "tests/mutants/${folder}/${mistake}.patch")
+  set(copy "${CMAKE_BINARY_DIR}/mutants/${folder}/${mistake}")
+
+  # The files the patch changes ("+++ b/path"): only .cpp files, so every other object is reused.
+  file(STRINGS "${patch}" targets_lines REGEX "^\\+\\+\\+ ")
+  set(files "")
+  foreach(line IN LISTS targets_lines)
+    string(REGEX REPLACE "^\\+\\+\\+ b/([^\t ]+).*$" "\\1" file "${line}")
+    if(NOT file MATCHES "\\.cpp$")
+      message(FATAL_ERROR "${shown} changes ${file}: a mutant may change .cpp files only "
+                          "(a changed header would need every object rebuilt).")
+    endif()
+    list(APPEND files "${file}")
+  endforeach()
+  if(NOT files)
+    message(FATAL_ERROR "${shown} holds no unified diff (lines '--- a/FILE' and '+++ b/FILE').")
+  endif()
+
+  # Copy those files, then apply the patch. GIT_CEILING_DIRECTORIES keeps git from finding the
+  # workshop's own repository above the build folder: `git apply` then works like `patch -p1`.
+  file(REMOVE_RECURSE "${copy}")
+  foreach(file IN LISTS files)
+    get_filename_component(sub "${file}" DIRECTORY)
+    file(COPY "${solution_dir}/${file}" DESTINATION "${copy}/${sub}")
+  endforeach()
+  get_filename_component(ceiling "${copy}" DIRECTORY)
+  execute_process(
+    COMMAND "${CMAKE_COMMAND}" -E env --unset=GIT_DIR --unset=GIT_WORK_TREE
+            "GIT_CEILING_DIRECTORIES=${ceiling}" "${GIT_EXECUTABLE}" apply --whitespace=nowarn "${patch}"
+    WORKING_DIRECTORY "${copy}" RESULT_VARIABLE failed OUTPUT_VARIABLE output ERROR_VARIABLE output)
+  if(failed)
+    message(FATAL_ERROR "The known-bad variant ${shown} no longer applies to solutions/${folder}/:\n"
+                        "${output}\nThe solution changed under it: make the mistake again in a copy of "
+                        "the new solution and rewrite the patch (tests/mutants/README.md says how), or "
+                        "configure with -DWORKSHOP_MUTANTS=OFF for now.")
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${patch}")
+
+  # The mutant program: the patched files, plus the solution's objects minus the ones they replace.
+  # A patched file of one of the folder's own libraries overrides that library's object at link
+  # time (the linker takes a static library's member only for symbols still undefined).
+  _workshop_solution_targets(${solution} "${solution_dir}" owners)
+  set(target "mutant_${number}_${mistake}")
+  set(sources "")
+  set(replaced "")
+  set(extra_libraries "")
+  set(include_dirs "")
+  foreach(file IN LISTS files)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${solution_dir}/${file}")
+    _workshop_owner_of("${file}" "${solution_dir}" "${owners}" owner)
+    if(NOT owner)
+      message(FATAL_ERROR "${shown} changes ${file}, which ${solution} does not compile.")
+    endif()
+    list(APPEND sources "${copy}/${file}")
+    get_filename_component(sub "${file}" DIRECTORY)
+    list(APPEND include_dirs "${solution_dir}/${sub}")  # its headers stay in the solution
+    if(owner STREQUAL solution)
+      string(REGEX REPLACE "([.+])" "\\\\\\1" pattern "${file}")
+      list(APPEND replaced "/${pattern}\\.o$")
+    else()
+      get_target_property(owner_libraries ${owner} LINK_LIBRARIES)
+      list(APPEND extra_libraries ${owner_libraries} ${owner})
+    endif()
+  endforeach()
+  set(objects "$<TARGET_OBJECTS:${solution}>")
+  if(replaced)
+    list(JOIN replaced "|" replaced)
+    set(objects "$<FILTER:${objects},EXCLUDE,${replaced}>")
+  endif()
+  add_executable(${target} ${sources} "${objects}")
+  set_target_properties(${target} PROPERTIES OUTPUT_NAME "${program}" RUNTIME_OUTPUT_DIRECTORY "${copy}")
+  get_target_property(solution_libraries ${solution} LINK_LIBRARIES)
+  target_link_libraries(${target} PRIVATE ${solution_libraries} ${extra_libraries})
+  list(REMOVE_DUPLICATES include_dirs)
+  target_include_directories(${target} PRIVATE ${include_dirs})
+  target_precompile_headers(${target} REUSE_FROM workshop_common)
+
+  # The check: the lesson's tests must fail on it.
+  file(STRINGS "${patch}" description LIMIT_COUNT 1 REGEX "^#")
+  string(REGEX REPLACE "^# *" "" description "${description}")
+  add_test(NAME "mutant.${number}.${mistake}"
+           COMMAND "${PROJECT_SOURCE_DIR}/tests/mutants/caught.sh" "$<TARGET_FILE:test_${number}>"
+                   "$<TARGET_FILE:${target}>" "${mistake}" "${description}")
+  set_tests_properties("mutant.${number}.${mistake}" PROPERTIES LABELS "mutant;${number}" TIMEOUT 600)
+endfunction()
+
+if(WORKSHOP_MUTANTS)
+  find_package(Git REQUIRED)  # git apply
+  file(GLOB mutant_dirs LIST_DIRECTORIES true RELATIVE "${PROJECT_SOURCE_DIR}/tests/mutants"
+       "${PROJECT_SOURCE_DIR}/tests/mutants/[0-9][0-9]-*")
+  list(SORT mutant_dirs)
+  foreach(folder IN LISTS mutant_dirs)
+    string(SUBSTRING "${folder}" 0 2 number)
+    if(NOT EXISTS "${PROJECT_SOURCE_DIR}/solutions/${folder}/CMakeLists.txt")
+      continue()
+    endif()
+    file(STRINGS "${PROJECT_SOURCE_DIR}/solutions/${folder}/CMakeLists.txt" first_program
+         LIMIT_COUNT 1 REGEX "^workshop_program\\(solutions ")
+    string(REGEX REPLACE "^workshop_program\\(solutions ([A-Za-z0-9_]+).*$" "\\1" program "${first_program}")
+    if(NOT program OR NOT TARGET test_${number} OR NOT TARGET solutions_${number}_${program})
+      continue()  # the lesson, its solution or its tests are not there (yet)
+    endif()
+    file(GLOB patches "${PROJECT_SOURCE_DIR}/tests/mutants/${folder}/*.patch")
+    list(SORT patches)
+    foreach(patch IN LISTS patches)
+      workshop_mutant("${folder}" "${program}" "${patch}")
+    endforeach()
+  endforeach()
+endif()
