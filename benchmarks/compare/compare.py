@@ -186,7 +186,7 @@ SIZES = {
     "full": {"runs": 5, "hello_clients": 10000, "wrk_seconds": 10, "connect_seconds": 5,
              "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)], "dist_lines": 1000,
              "proxy_seconds": 5},
-    "quick": {"runs": 3, "hello_clients": 5000, "wrk_seconds": 3, "connect_seconds": 2,
+    "quick": {"runs": 3, "hello_clients": 2000, "wrk_seconds": 3, "connect_seconds": 2,
               "chat": [(1, 100, 500), (1, 1000, 50), (10, 200, 25)], "dist_lines": 200,
               "proxy_seconds": 1},
 }
@@ -580,6 +580,28 @@ def write_csv(path, summary, date, machine):
                               machine_line(machine)])
 
 
+SHORT_SCENARIOS = [(r"hello HTTP, ([\d,]+) clients.*", r"hello, \1 held 1 s"),
+                   (r"hello HTTP keep-alive.*", "hello keep-alive"),
+                   (r"TCP hello.*", "TCP hello"), (r"chat fan-out (\S+).*", r"chat \1"),
+                   (r"distributed chat.*", "2 chat servers"), (r"reverse proxy.*", "proxy")]
+SHORT_METRICS = {"throughput, 1 connection": "MiB/s, 1 conn", "throughput, 8 connections":
+                 "MiB/s, 8 conns", "short connections/s": "conn/s, half-close",
+                 "short connections/s to tcp_server, client never half-closes": "conn/s, greeting",
+                 "delivered lines/s": "lines/s", "slowest client's wait (p99)": "p99 wait",
+                 "peak memory, both servers": "", "peak memory": ""}
+
+
+def short_label(line):
+    """Chart labels: a few words, or they overlap."""
+    scenario = line["scenario"]
+    for pattern, short in SHORT_SCENARIOS:
+        if re.match(pattern, scenario):
+            scenario = re.sub(pattern, short, scenario)
+            break
+    metric = SHORT_METRICS.get(line["metric"], line["metric"])
+    return f"{scenario}\\n{metric}" if metric else scenario
+
+
 def chart(path, title, ylabel, lines, normalise, log_scale):
     """A gnuplot SVG: one pair of bars (Node.js, C++) per line, error bars from min to max."""
     if not lines or not shutil.which("gnuplot"):
@@ -590,11 +612,11 @@ def chart(path, title, ylabel, lines, normalise, log_scale):
             scale = line["node"]["median"] if normalise else 1.0
             if not scale or scale != scale:
                 continue  # Node.js had nothing here: no bar to be relative to
-            label = f"{line['scenario']}\\n{line['metric']}"
+            label = short_label(line)
             figures = [line[k][s] / scale for k in KINDS for s in ("median", "min", "max")]
             f.write(f'"{label}" ' + " ".join("NaN" if v != v else f"{v:.6g}" for v in figures) + "\n")
     script = f"""
-set terminal svg size {max(640, 150 * len(lines) + 160)},480 dynamic enhanced font 'sans,11'
+set terminal svg size {max(640, 110 * len(lines) + 160)},480 dynamic enhanced font 'sans,11'
 set output '{path}'
 set title "{title}"
 set ylabel "{ylabel}"
@@ -607,6 +629,8 @@ set grid ytics
 set yrange [{'0.1' if log_scale else '0'}:*]
 {'set logscale y' if log_scale else ''}
 set xtics noenhanced font ',9'
+set bmargin 4
+set offsets 0.5, 0.5, 0, 0
 plot '{data}' using 2:3:4:xtic(1) title 'Node.js' lc rgb '#6cc24a', \\
      '' using 5:6:7 title 'C++' lc rgb '#00599c'
 """
