@@ -4,11 +4,16 @@
 #include <sys/resource.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "test_backends.hpp"
 #include "testing/conventions.hpp"
+#include "testing/redis.hpp"
 #include "testing/workshop_test.hpp"
 
 using namespace testing;
@@ -316,5 +321,133 @@ TEST_CASE("it listens on port 8000 unless told otherwise", "[conventions]") {
   if (result.out.find("8000") == std::string::npos) {
     fail("`--help` to show the default port 8000", show(result.out, 400),
          "workshop::listen_address{.port = 8000}");
+  }
+}
+
+// ---- the whole system: the proxy in front of lesson 04's servers, and ./workshop demo ----
+// Not step tests: they need lesson 04's reference distributed_chat, a redis-server and, for the
+// demo, the workshop script. They take these from the build the program under test comes from.
+
+namespace {
+
+// The build folder of the program under test: BUILD/{solutions,lessons}/05-reverse-proxy/PROG.
+std::filesystem::path build_dir() {
+  return std::filesystem::absolute(settings().program).parent_path().parent_path().parent_path();
+}
+
+std::string distributed_chat() {
+  const auto path = build_dir() / "solutions/04-distributed-chat/distributed_chat";
+  if (!std::filesystem::exists(path)) {
+    fail("lesson 04's reference server at " + path.string(), "no such file",
+         "build it: cmake --build build --target solutions_04_distributed_chat");
+  }
+  return path.string();
+}
+
+// Reads lines (others may chat too) until one equals `expected`; fails after `within`.
+void expect_line_among_others(client& reader, const std::string& expected, ms within,
+                              const std::string& hint) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto left = std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now());
+    const auto line = reader.read_line(left);
+    if (line && *line == expected) return;
+    if (!line && reader.at_eof()) break;
+  }
+  fail(reader.name() + " to receive " + show(expected) + " within " +
+           std::to_string(within.count()) + " ms",
+       reader.at_eof() ? "end-of-file" : "other lines, or nothing", hint);
+}
+
+// Sends `line` from `writer` every 500 ms until `reader` gets it: the servers subscribe to Redis
+// a moment after they start, and a line published before that reaches no one.
+void send_until_heard(client& writer, client& reader, const std::string& line, ms within) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    writer.send(line);
+    const auto heard = reader.read_line(500ms);
+    if (heard && *heard == line) return;
+    if (heard) continue;  // someone else's line: listen again
+  }
+  fail(reader.name() + " to receive " + show(line) + " from " + writer.name(),
+       "not within " + std::to_string(within.count()) + " ms",
+       "the chat servers share lines through Redis");
+}
+
+std::string welcome_node(client& visitor) {
+  const std::string welcome = visitor.expect_line_starting(
+      "", 5000ms, "a distributed_chat server greets each client with \"NODE : welcome ...\"");
+  return welcome.substr(0, welcome.find(" : "));
+}
+
+}  // namespace
+
+TEST_CASE("a client through the proxy chats with a client on another server, through Redis",
+          "[system]") {
+  const std::string chat = distributed_chat();
+  auto redis = redis_server::start();
+  auto first = server::start({"--redis", redis.address()}, chat);
+  auto second = server::start({"--redis", redis.address()}, chat);
+  wait_for_subscribers(redis.port(), "chat channel", 2, 5000ms,
+                       "both distributed_chat servers subscribe when they start");
+  auto proxy = server::start(proxy_args(
+      {"127.0.0.1:" + std::to_string(first.port()), "127.0.0.1:" + std::to_string(second.port())}));
+
+  auto alice = client::connect(proxy.port(), "alice (through the proxy)");
+  const std::string alice_node = welcome_node(alice);
+  auto bob = client::connect(second.port(), "bob (straight to the second server)");
+  const std::string bob_node = welcome_node(bob);
+  if (alice_node == bob_node) {
+    fail("alice on the first server (the proxy's first turn), bob on the second",
+         "both on " + alice_node, "step 3: the first client goes to the first backend");
+  }
+  alice.send("hello bob, from behind the proxy\n");
+  bob.expect_line("hello bob, from behind the proxy\n", 5000ms,
+                  "proxy -> first server -> Redis -> second server -> bob");
+  bob.send("hello alice\n");
+  alice.expect_line("hello alice\n", 5000ms,
+                    "second server -> Redis -> first server -> proxy -> alice");
+}
+
+TEST_CASE("./workshop demo starts the whole system, a line crosses it, and Ctrl-C ends it all",
+          "[demo]") {
+  distributed_chat();  // fails early, and clearly, when lesson 04 is not built
+  const std::string workshop = std::string{WORKSHOP_SOURCE_DIR} + "/workshop";
+  setenv("WORKSHOP_BUILD", build_dir().c_str(), 1);  // the demo runs this build's programs
+  auto demo = server::start({"demo", "--no-build", "--bots", "2"}, workshop);  // adds --port 0
+  unsetenv("WORKSHOP_BUILD");
+
+  auto alice = client::connect(demo.port(), "alice");
+  const std::string alice_node = welcome_node(alice);
+  auto bob = client::connect(demo.port(), "bob");
+  const std::string bob_node = welcome_node(bob);
+  note("alice is on server " + alice_node + ", bob on " + bob_node);
+  send_until_heard(alice, bob, "hello from alice\n", 10000ms);
+  bob.send("hello alice\n");
+  expect_line_among_others(alice, "hello alice\n", 5000ms,
+                           "the bots chat too: alice reads past their lines to bob's");
+
+  // The demo lists what it started ("127.0.0.1:PORT" on each line): all must be gone after.
+  std::vector<std::uint16_t> ports;
+  std::istringstream listing{demo.log_tail(40)};
+  for (std::string line; std::getline(listing, line);) {
+    const auto at = line.find("127.0.0.1:");
+    if (at != std::string::npos && line.find("nc ") == std::string::npos &&
+        line.find(" -> ") == std::string::npos) {
+      ports.push_back(static_cast<std::uint16_t>(std::stoi(line.substr(at + 10))));
+    }
+  }
+  if (ports.size() < 5) {
+    fail("the demo to list redis, three chat servers and the proxy with their ports",
+         "its stderr:\n" + demo.log_tail(40), "cmd_demo in the workshop script");
+  }
+  const int code = demo.stop(SIGINT, 5000ms);
+  note("sent SIGINT to the demo: exit code " + std::to_string(code));
+  for (const auto port : ports) {
+    if (client::try_connect(port, "check of port " + std::to_string(port))) {
+      fail("nothing left listening after the demo stopped",
+           "port " + std::to_string(port) + " still accepts connections",
+           "demo_stop kills every pid the demo started");
+    }
   }
 }
