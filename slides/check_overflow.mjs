@@ -2,11 +2,21 @@
 // the slide, an element that reaches past the slide's edge, or a code block that would need a
 // scroll bar. Reads the "bare" HTML that slides/build.sh makes, in headless Debian Chromium.
 //
-// usage: node slides/check_overflow.mjs build/check/*.html     (CHROME_PATH picks the browser)
+// With --png DIR it also saves every slide as DIR/DECK.NNN.png, to look at as a person would.
+//
+// usage: node slides/check_overflow.mjs [--png DIR] build/check/*.html   (CHROME_PATH: the browser)
 import puppeteer from 'puppeteer-core';
+import fs from 'node:fs';
 import path from 'node:path';
 
-const files = process.argv.slice(2);
+const args = process.argv.slice(2);
+let pngDir = null;
+if (args[0] === '--png') {
+  pngDir = args[1];
+  args.splice(0, 2);
+  fs.mkdirSync(pngDir, { recursive: true });
+}
+const files = args;
 const MIN_CODE_PX = 13;  // the smallest code text on a 1280x720 slide we accept
 if (files.length === 0) {
   console.error('usage: node check_overflow.mjs DECK.html...');
@@ -16,6 +26,7 @@ if (files.length === 0) {
 const browser = await puppeteer.launch({
   executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
   headless: true,
+  protocolTimeout: 600000,  // a loaded machine (CI, builds beside us) is slow, not broken
   args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
 });
 
@@ -82,6 +93,13 @@ try {
     const problems = await page.evaluate(findOverflow, MIN_CODE_PX);
     slides += count;
     const name = path.basename(file, '.html');
+    if (pngDir) {
+      const slides = await page.$$('svg[data-marpit-svg]');
+      for (const [index, slide] of slides.entries()) {
+        const number = String(index + 1).padStart(3, '0');
+        await slide.screenshot({ path: path.join(pngDir, `${name}.${number}.png`) });
+      }
+    }
     if (problems.length === 0) {
       console.log(`fits   ${name}: ${count} slides`);
     } else {
