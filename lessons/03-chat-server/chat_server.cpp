@@ -1,6 +1,6 @@
 // Lesson 03: the talk's single-node chat server. Every line a client sends goes to every
-// Follow lessons/03-chat-server/README.md; check your work with `./workshop check 03`.
 // other client; a client that leaves is forgotten; one that stops reading is dropped.
+// Follow lessons/03-chat-server/README.md; check your work with `./workshop check 03`.
 //
 //   var sockets = [];
 //   require("net").createServer(function(socket){
@@ -27,7 +27,10 @@ using asio::ip::tcp;
 // socket.on('data'): every complete line goes to everyone in the room but its author.
 chat::line_handler broadcast_to_others(chat::chat_room& room) {
   return [&room](chat::chat_session& author, const chat::message& line) {
-    room.broadcast(line, author.user_id());
+    // TODO step 2: room.broadcast(...) the line to everyone but its author (author.user_id()).
+    (void)room;
+    (void)author;
+    (void)line;
   };
 }
 
