@@ -4,15 +4,19 @@
 //   proxy_bench echo [--port N]                         an echo server (ready line on stdout)
 //   proxy_bench throughput --port N [--connections C] [--seconds S] [--chunk BYTES]
 //       C connections each send bulk bytes and read the echo; prints echoed MiB/s in all
+//   proxy_bench splice-proxy --backend-port P [--port N]
+//       an experiment: reverse_proxy's pipe() with Linux splice(2) instead of a user-space buffer
 //   proxy_bench connections --port N [--threads T] [--seconds S]
 //       T threads each connect, send one byte, half-close, read the echo to end-of-file,
 //       close, and again; prints connections per second
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <asio/experimental/awaitable_operators.hpp>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -59,6 +63,86 @@ int run_echo(workshop::listen_address address) {
   workshop::on_stop_signal(io, [&io] { io.stop(); });
   workshop::announce_listening(acceptor);
   asio::co_spawn(io, accept_echo_clients(std::move(acceptor)), asio::detached);
+  io.run();
+  return 0;
+}
+
+// ---- an experiment: pipe() with splice(2), the bytes going socket -> kernel pipe -> socket ----
+
+// Moves up to `length` bytes from `in` to `out` without blocking; -1 with errno on failure.
+ssize_t splice_some(int in, int out, std::size_t length) {
+  return ::splice(in, nullptr, out, nullptr, length, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+}
+
+awaitable<void> splice_pipe(tcp::socket& from, tcp::socket& to) {
+  constexpr std::size_t chunk = 64 * 1024;
+  int kernel_pipe[2];
+  if (pipe2(kernel_pipe, O_NONBLOCK | O_CLOEXEC) != 0) co_return;
+  fcntl(kernel_pipe[1], F_SETPIPE_SZ, static_cast<int>(chunk));
+  bool broken = false;
+  while (!broken) {
+    const ssize_t in = splice_some(from.native_handle(), kernel_pipe[1], chunk);
+    if (in == 0) {  // end-of-file: pass the half-close on
+      std::error_code ignored;
+      to.shutdown(tcp::socket::shutdown_send, ignored);
+      break;
+    }
+    if (in < 0) {
+      if (errno != EAGAIN) break;
+      auto [error] = co_await from.async_wait(tcp::socket::wait_read, with_error);
+      broken = static_cast<bool>(error);
+      continue;
+    }
+    for (auto left = static_cast<std::size_t>(in); left > 0 && !broken;) {
+      const ssize_t out = splice_some(kernel_pipe[0], to.native_handle(), left);
+      if (out > 0) {
+        left -= static_cast<std::size_t>(out);
+      } else if (out < 0 && errno == EAGAIN) {  // backpressure: wait until `to` takes more
+        auto [error] = co_await to.async_wait(tcp::socket::wait_write, with_error);
+        broken = static_cast<bool>(error);
+      } else {
+        broken = true;
+      }
+    }
+  }
+  ::close(kernel_pipe[0]);
+  ::close(kernel_pipe[1]);
+  if (broken) {
+    std::error_code ignored;
+    from.close(ignored);
+    to.close(ignored);
+  }
+}
+
+awaitable<void> splice_serve(tcp::socket client, tcp::endpoint backend_endpoint) {
+  tcp::socket backend{client.get_executor()};
+  auto [error] = co_await backend.async_connect(backend_endpoint, with_error);
+  if (error) co_return;
+  client.native_non_blocking(true);
+  backend.native_non_blocking(true);
+  using namespace asio::experimental::awaitable_operators;
+  co_await (splice_pipe(client, backend) && splice_pipe(backend, client));
+}
+
+awaitable<void> accept_splice_clients(tcp::acceptor acceptor, tcp::endpoint backend) {
+  while (true) {
+    auto [error, socket] = co_await acceptor.async_accept(with_error);
+    if (error) {
+      if (co_await workshop::keep_accepting_after(error)) continue;
+      co_return;
+    }
+    asio::co_spawn(acceptor.get_executor(), splice_serve(std::move(socket), backend),
+                   asio::detached);
+  }
+}
+
+int run_splice_proxy(workshop::listen_address address, std::uint16_t backend_port) {
+  asio::io_context io;
+  auto acceptor = workshop::listen_on(io, address);
+  workshop::on_stop_signal(io, [&io] { io.stop(); });
+  workshop::announce_listening(acceptor);
+  const tcp::endpoint backend{asio::ip::address_v4::loopback(), backend_port};
+  asio::co_spawn(io, accept_splice_clients(std::move(acceptor), backend), asio::detached);
   io.run();
   return 0;
 }
@@ -172,6 +256,11 @@ int main(int argc, char** argv) {
   throughput->add_option("--connections", connections)->capture_default_str();
   throughput->add_option("--seconds", seconds)->capture_default_str();
   throughput->add_option("--chunk", chunk, "bytes per send")->capture_default_str();
+  std::uint16_t backend_port = 0;
+  workshop::listen_address splice_address{.host = "127.0.0.1", .port = 0};
+  auto* splice_proxy = app.add_subcommand("splice-proxy", "the proxy's pipe() with splice(2)");
+  workshop::add_listen_flags(*splice_proxy, splice_address);
+  splice_proxy->add_option("--backend-port", backend_port, "the backend on 127.0.0.1")->required();
   auto* short_connections = app.add_subcommand("connections", "short connections per second");
   short_connections->add_option("--port", port, "where to connect")->required();
   short_connections->add_option("--threads", thread_count)->capture_default_str();
@@ -180,6 +269,7 @@ int main(int argc, char** argv) {
   workshop::raise_fd_limit();
 
   if (*echo_command) return run_echo(address);
+  if (*splice_proxy) return run_splice_proxy(splice_address, backend_port);
   if (*throughput) return run_throughput(port, connections, seconds, chunk);
   return run_connections(port, thread_count, seconds);
 }
