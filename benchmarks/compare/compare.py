@@ -184,10 +184,10 @@ def wrk_requests_per_second(port, seconds, connections):
 
 SIZES = {
     "full": {"runs": 5, "hello_clients": 10000, "wrk_seconds": 10, "connect_seconds": 5,
-             "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)], "dist_lines": 1000,
+             "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)], "dist_lines": 2000,
              "proxy_seconds": 5},
     "quick": {"runs": 3, "hello_clients": 2000, "wrk_seconds": 3, "connect_seconds": 2,
-              "chat": [(1, 100, 500), (1, 1000, 50), (10, 200, 25)], "dist_lines": 200,
+              "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)], "dist_lines": 1000,
               "proxy_seconds": 1},
 }
 
