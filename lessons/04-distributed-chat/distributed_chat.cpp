@@ -48,7 +48,7 @@ struct node_settings {
   redis::address redis;                  // --redis
   std::string channel = "chat channel";  // --channel
   std::size_t history = 0;               // --history: lines a newcomer gets first (0: none)
-  std::size_t max_queued = 1000;         // --max-queued: lines kept while Redis is away
+  std::size_t max_queued = 100000;       // --max-queued: lines waiting for Redis
   chat::session_limits limits;           // --max-line, --max-backlog
 };
 
@@ -219,8 +219,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--history", settings.history, "Lines a newcomer gets first (0: none)")
       ->capture_default_str();
-  app.add_option("--max-queued", settings.max_queued,
-                 "Lines kept while Redis is away; past it a sender is told its line was lost")
+  app.add_option(
+         "--max-queued", settings.max_queued,
+         "Lines waiting for Redis (away or busy); past it a sender is told its line was lost")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--max-line", settings.limits.max_line,
