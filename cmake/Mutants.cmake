@@ -8,6 +8,8 @@
 include_guard(GLOBAL)
 
 option(WORKSHOP_MUTANTS "Build the known-bad variants in tests/mutants/ and check that the tests catch them" ON)
+set(WORKSHOP_MUTANTS_DIR "${PROJECT_SOURCE_DIR}/tests/mutants" CACHE PATH
+    "Where the NN-name/<mistake>.patch folders are (another folder tries new ones out)")
 
 # Targets that compiled part of the solution: the program and the libraries of its own folder.
 function(_workshop_solution_targets target folder_dir out)
@@ -52,7 +54,7 @@ function(workshop_mutant folder program patch)
   get_filename_component(mistake "${patch}" NAME_WE)
   set(solution "solutions_${number}_${program}")
   set(solution_dir "${PROJECT_SOURCE_DIR}/solutions/${folder}")
-  set(shown "tests/mutants/${folder}/${mistake}.patch")
+  file(RELATIVE_PATH shown "${PROJECT_SOURCE_DIR}" "${patch}")
   set(copy "${CMAKE_BINARY_DIR}/mutants/${folder}/${mistake}")
 
   # The files the patch changes ("+++ b/path"): only .cpp files, so every other object is reused.
@@ -140,8 +142,8 @@ endfunction()
 
 if(WORKSHOP_MUTANTS)
   find_package(Git REQUIRED)  # git apply
-  file(GLOB mutant_dirs LIST_DIRECTORIES true RELATIVE "${PROJECT_SOURCE_DIR}/tests/mutants"
-       "${PROJECT_SOURCE_DIR}/tests/mutants/[0-9][0-9]-*")
+  file(GLOB mutant_dirs LIST_DIRECTORIES true RELATIVE "${WORKSHOP_MUTANTS_DIR}"
+       "${WORKSHOP_MUTANTS_DIR}/[0-9][0-9]-*")
   list(SORT mutant_dirs)
   foreach(folder IN LISTS mutant_dirs)
     string(SUBSTRING "${folder}" 0 2 number)
@@ -154,7 +156,7 @@ if(WORKSHOP_MUTANTS)
     if(NOT program OR NOT TARGET test_${number} OR NOT TARGET solutions_${number}_${program})
       continue()  # the lesson, its solution or its tests are not there (yet)
     endif()
-    file(GLOB patches "${PROJECT_SOURCE_DIR}/tests/mutants/${folder}/*.patch")
+    file(GLOB patches "${WORKSHOP_MUTANTS_DIR}/${folder}/*.patch")
     list(SORT patches)
     foreach(patch IN LISTS patches)
       workshop_mutant("${folder}" "${program}" "${patch}")
