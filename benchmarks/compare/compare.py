@@ -626,7 +626,7 @@ set style fill solid 0.8 border -1
 set boxwidth 0.9
 set key top left
 set grid ytics
-set yrange [{'0.1' if log_scale else '0'}:*]
+set yrange [{'0.1' if normalise else ('*' if log_scale else '0')}:*]
 {'set logscale y' if log_scale else ''}
 set xtics noenhanced font ',9'
 set bmargin 4
