@@ -479,8 +479,9 @@ def load_average():
     return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
-def summarize(rows, runs):
-    """One line per (scenario, metric): each kind's median, min and max over the runs."""
+def summarize(rows, attempts):
+    """One line per (scenario, metric): each kind's median, min and max over the runs.
+    attempts[(scenario, kind)] counts the runs tried, so failed runs show as failed."""
     table = {}
     for row in rows:
         key = (row["scenario"], row["metric"], row["unit"], row["better"])
@@ -496,7 +497,8 @@ def summarize(rows, runs):
                 "median": statistics.median(good) if good else float("nan"),
                 "min": min(good) if good else float("nan"),
                 "max": max(good) if good else float("nan"),
-                "values": values[kind], "failed": runs - len(good)}
+                "values": values[kind],
+                "failed": attempts.get((scenario, kind), len(good)) - len(good)}
         node, cpp = line["node"]["median"], line["cpp"]["median"]
         line["ratio"] = cpp / node if node and node == node and cpp == cpp else float("nan")
         summary.append(line)
@@ -514,6 +516,7 @@ def number(value, unit):
 
 
 def cell(figures, unit, runs):
+    runs = len([v for v in figures["values"] if v == v]) + figures["failed"]
     if figures["failed"] == runs:
         return f"failed ({runs}/{runs} runs)"
     text = f"{number(figures['median'], unit)} {unit}"
@@ -702,7 +705,7 @@ def main():
     started = time.monotonic()
     log(f"compare: {runs} runs each, interleaved Node.js / C++; {machine_line(machine)}")
 
-    rows, skipped, failures = [], [], []
+    rows, skipped, failures, attempts = [], [], [], {}
     for make in SCENARIOS:
         run, title, *more = make(sizes)
         references = more[0] if more else []
@@ -715,6 +718,7 @@ def main():
         log(f"  {title}")
         for number_ in range(1, runs + 1):
             for kind in KINDS:
+                attempts[(title, kind)] = attempts.get((title, kind), 0) + 1
                 began = time.monotonic()
                 try:
                     metrics = run(kind)
@@ -730,6 +734,7 @@ def main():
                 shown = ", ".join(f"{m} {number(v, u)} {u}" for m, u, _, v in metrics)
                 log(f"    {SHOWN[kind]:8} run {number_}: {shown}  [{time.monotonic() - began:.1f} s]")
             for name, measure in references if number_ == 1 or not quick else []:
+                attempts[(title, name)] = attempts.get((title, name), 0) + 1
                 try:
                     metrics = measure()
                 except Exception as error:
@@ -742,7 +747,7 @@ def main():
                 shown = ", ".join(f"{m} {number(v, u)} {u}" for m, u, _, v in metrics)
                 log(f"    {name} run {number_}: {shown}")
 
-    summary = summarize(rows, runs)
+    summary = summarize(rows, attempts)
     took = time.monotonic() - started
     table = markdown_table(summary, runs)
     references = references_table(summary, runs)
@@ -756,7 +761,8 @@ def main():
              f"{took / 60:.1f} min on {machine_line(machine)}. Load average before "
              f"{load_before}, after {load_average()} (the machine is shared: other builds ran "
              f"meanwhile). Each figure is the median of {runs} runs, min-max in brackets; "
-             f"Node.js and C++ ran in turn (A B A B) on the same load."]
+             f"Node.js and C++ ran in turn (A B A B) on the same load"
+             f"{'; the ceilings (direct, HAProxy) ran once' if quick else ''}."]
     if skipped:
         notes.append("Not measured: " + "; ".join(skipped) + ".")
     if failures:
