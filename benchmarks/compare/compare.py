@@ -572,7 +572,7 @@ def write_csv(path, summary, date, machine):
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["date", "scenario", "metric", "unit", "better", "implementation", "median",
-                      "min", "max", "failed_runs", "runs", "machine"])
+                      "min", "max", "failed_runs", "values_per_run", "machine"])
         for line in summary:
             for kind in list(KINDS) + line["references"]:
                 figures = line[kind]
