@@ -74,6 +74,7 @@ function(workshop_mutant folder program patch)
 
   # Copy those files, then apply the patch. GIT_CEILING_DIRECTORIES keeps git from finding the
   # workshop's own repository above the build folder: `git apply` then works like `patch -p1`.
+  # -C1: one line of context must match, so an edit near a hunk does not break the patch.
   file(REMOVE_RECURSE "${copy}")
   foreach(file IN LISTS files)
     get_filename_component(sub "${file}" DIRECTORY)
@@ -82,7 +83,8 @@ function(workshop_mutant folder program patch)
   get_filename_component(ceiling "${copy}" DIRECTORY)
   execute_process(
     COMMAND "${CMAKE_COMMAND}" -E env --unset=GIT_DIR --unset=GIT_WORK_TREE
-            "GIT_CEILING_DIRECTORIES=${ceiling}" "${GIT_EXECUTABLE}" apply --whitespace=nowarn "${patch}"
+            "GIT_CEILING_DIRECTORIES=${ceiling}" "${GIT_EXECUTABLE}" apply -C1 --whitespace=nowarn
+            "${patch}"
     WORKING_DIRECTORY "${copy}" RESULT_VARIABLE failed OUTPUT_VARIABLE output ERROR_VARIABLE output)
   if(failed)
     message(FATAL_ERROR "The known-bad variant ${shown} no longer applies to solutions/${folder}/:\n"
