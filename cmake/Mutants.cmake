@@ -55,7 +55,9 @@ function(workshop_mutant folder program patch)
   set(solution "solutions_${number}_${program}")
   set(solution_dir "${PROJECT_SOURCE_DIR}/solutions/${folder}")
   file(RELATIVE_PATH shown "${PROJECT_SOURCE_DIR}" "${patch}")
-  set(copy "${CMAKE_BINARY_DIR}/mutants/${folder}/${mistake}")
+  set(home "${CMAKE_BINARY_DIR}/mutants/${folder}/${mistake}")  # the program; its sources in src/
+  set(copy "${home}/src")
+  set(staging "${home}/staging")
 
   # The files the patch changes ("+++ b/path"): only .cpp files, so every other object is reused.
   file(STRINGS "${patch}" targets_lines REGEX "^\\+\\+\\+ ")
@@ -75,23 +77,31 @@ function(workshop_mutant folder program patch)
   # Copy those files, then apply the patch. GIT_CEILING_DIRECTORIES keeps git from finding the
   # workshop's own repository above the build folder: `git apply` then works like `patch -p1`.
   # -C1: one line of context must match, so an edit near a hunk does not break the patch.
-  file(REMOVE_RECURSE "${copy}")
+  # The patch is applied in a staging folder; a patched file replaces its copy in src/ only when
+  # it differs, so configuring again recompiles nothing that did not change.
+  file(REMOVE_RECURSE "${staging}")
   foreach(file IN LISTS files)
     get_filename_component(sub "${file}" DIRECTORY)
-    file(COPY "${solution_dir}/${file}" DESTINATION "${copy}/${sub}")
+    file(COPY "${solution_dir}/${file}" DESTINATION "${staging}/${sub}")
   endforeach()
-  get_filename_component(ceiling "${copy}" DIRECTORY)
+  set(ceiling "${home}")
   execute_process(
     COMMAND "${CMAKE_COMMAND}" -E env --unset=GIT_DIR --unset=GIT_WORK_TREE
             "GIT_CEILING_DIRECTORIES=${ceiling}" "${GIT_EXECUTABLE}" apply -C1 --whitespace=nowarn
             "${patch}"
-    WORKING_DIRECTORY "${copy}" RESULT_VARIABLE failed OUTPUT_VARIABLE output ERROR_VARIABLE output)
+    WORKING_DIRECTORY "${staging}" RESULT_VARIABLE failed OUTPUT_VARIABLE output ERROR_VARIABLE output)
   if(failed)
     message(FATAL_ERROR "The known-bad variant ${shown} no longer applies to solutions/${folder}/:\n"
                         "${output}\nThe solution changed under it: make the mistake again in a copy of "
                         "the new solution and rewrite the patch (tests/mutants/README.md says how), or "
                         "configure with -DWORKSHOP_MUTANTS=OFF for now.")
   endif()
+  foreach(file IN LISTS files)
+    get_filename_component(sub "${file}" DIRECTORY)
+    file(MAKE_DIRECTORY "${copy}/${sub}")
+    file(COPY_FILE "${staging}/${file}" "${copy}/${file}" ONLY_IF_DIFFERENT)
+  endforeach()
+  file(REMOVE_RECURSE "${staging}")
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${patch}")
 
   # The mutant program: the patched files, plus the solution's objects minus the ones they replace.
@@ -126,7 +136,7 @@ function(workshop_mutant folder program patch)
     set(objects "$<FILTER:${objects},EXCLUDE,${replaced}>")
   endif()
   add_executable(${target} ${sources} "${objects}")
-  set_target_properties(${target} PROPERTIES OUTPUT_NAME "${program}" RUNTIME_OUTPUT_DIRECTORY "${copy}")
+  set_target_properties(${target} PROPERTIES OUTPUT_NAME "${program}" RUNTIME_OUTPUT_DIRECTORY "${home}")
   get_target_property(solution_libraries ${solution} LINK_LIBRARIES)
   target_link_libraries(${target} PRIVATE ${solution_libraries} ${extra_libraries})
   list(REMOVE_DUPLICATES include_dirs)

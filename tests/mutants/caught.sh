@@ -9,6 +9,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mutant.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 echo "mutant $mistake: $description"
+if [ ! -x "$program" ] || [ ! -x "$tests" ]; then
+  # Without this, every test would fail to start it and the mistake would look caught.
+  echo "not built: $([ -x "$program" ] || echo "$program ")$([ -x "$tests" ] || echo "$tests")"
+  echo "build it first: cmake --build build (or --target mutant_NN_$mistake)"
+  exit 1
+fi
 "$tests" --program "$program" -r xml -o "$work/results.xml" >"$work/output" 2>&1
 status=$?
 
