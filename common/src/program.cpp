@@ -78,4 +78,26 @@ void raise_fd_limit() {
   if (setrlimit(RLIMIT_NOFILE, &limit) != 0) log("could not raise the open-file limit");
 }
 
+void add_max_clients_flag(CLI::App& app, std::size_t& max_clients) {
+  app.add_option("--max-clients", max_clients,
+                 "Most clients at once; past it a newcomer is turned away, the others go on")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+}
+
+std::optional<client_ticket> client_counter::admit() {
+  if (*count_ >= max_) return std::nullopt;
+  ++*count_;
+  return client_ticket{count_};
+}
+
+void turn_away(asio::ip::tcp::socket& socket, std::string_view farewell) {
+  std::error_code ignored;
+  log("client ", to_string(socket.remote_endpoint(ignored)), " turned away: --max-clients reached");
+  socket.non_blocking(true, ignored);  // a new socket's send buffer is empty: a line fits at once
+  socket.write_some(asio::buffer(farewell), ignored);
+  socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+}
+
 }  // namespace workshop

@@ -23,6 +23,7 @@ using std::chrono::milliseconds;
 struct hello_settings {
   milliseconds delay{1000};          // --delay-ms: from Hello to World
   milliseconds idle_timeout{10000};  // --idle-timeout-ms: how long a client may take to ask
+  std::size_t max_clients = workshop::default_max_clients;  // --max-clients: past it, 503
 };
 
 // ---- the bytes of an answer ----
@@ -64,8 +65,11 @@ std::string error_response(std::string_view status) {
 // Serves one client: its requests one after another, each answered Hello, then World.
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket socket, const hello_settings& settings)
-      : socket_{std::move(socket)}, settings_{settings}, deadline_{socket_.get_executor()} {}
+  http_session(tcp::socket socket, const hello_settings& settings, workshop::client_ticket ticket)
+      : socket_{std::move(socket)},
+        settings_{settings},
+        deadline_{socket_.get_executor()},
+        ticket_{std::move(ticket)} {}
 
   // Serves the client in a coroutine of its own, beside everyone else's.
   void start() {
@@ -88,6 +92,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   asio::steady_timer deadline_;         // when it rings, the client was too slow and is dropped
   std::array<char, 4096> read_buffer_;  // where each read lands
   std::string received_;  // bytes read but not used yet: the rest of a request, or the next one
+  workshop::client_ticket ticket_;  // counts this client against --max-clients while it lives
 };
 
 // Request after request on one connection (keep-alive), until one says it is the last.
@@ -209,14 +214,20 @@ void http_session::drop_after(milliseconds timeout) {
 
 // Step 1. http.createServer(...): one session per connection, and straight back to accepting.
 awaitable<void> accept_clients(tcp::acceptor acceptor, hello_settings settings) {
+  workshop::client_counter clients{settings.max_clients};
   while (true) {
     auto [error, socket] = co_await acceptor.async_accept(as_tuple(use_awaitable));
     if (error) {
       if (co_await workshop::keep_accepting_after(error)) continue;
       co_return;
     }
+    auto ticket = clients.admit();
+    if (!ticket) {
+      workshop::turn_away(socket, error_response("503 Service Unavailable"));
+      continue;
+    }
     socket.set_option(tcp::no_delay(true), error);  // each piece leaves at once, no batching
-    std::make_shared<http_session>(std::move(socket), settings)->start();
+    std::make_shared<http_session>(std::move(socket), settings, std::move(*ticket))->start();
   }
 }
 
@@ -224,6 +235,7 @@ hello_settings parse_flags(int argc, char** argv, workshop::listen_address& addr
   CLI::App app{"Lesson 01: answers every HTTP request with Hello, then World a moment later.",
                "hello_http"};
   workshop::add_listen_flags(app, address);
+  hello_settings settings;
   long delay_ms = 1000;
   long idle_timeout_ms = 10000;
   app.add_option("--delay-ms", delay_ms, "Milliseconds from Hello to World")
@@ -233,8 +245,11 @@ hello_settings parse_flags(int argc, char** argv, workshop::listen_address& addr
                  "Drop a client that takes longer than this to send its request")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  workshop::add_max_clients_flag(app, settings.max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
-  return {milliseconds{delay_ms}, milliseconds{idle_timeout_ms}};
+  settings.delay = milliseconds{delay_ms};
+  settings.idle_timeout = milliseconds{idle_timeout_ms};
+  return settings;
 }
 
 int main(int argc, char** argv) {

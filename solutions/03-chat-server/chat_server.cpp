@@ -31,8 +31,8 @@ chat::line_handler broadcast_to_others(chat::chat_room& room) {
 }
 
 // net.createServer(function(socket){ ... }): a session per connection, all in one room.
-awaitable<void> listener(tcp::acceptor acceptor, chat::chat_room& room,
-                         chat::session_limits limits) {
+awaitable<void> listener(tcp::acceptor acceptor, chat::chat_room& room, chat::session_limits limits,
+                         std::size_t max_clients) {
   const auto welcome = chat::make_message("welcome to the C++ tcp chat server\n");
   std::uint64_t next_user_id = 1;
   while (true) {
@@ -41,6 +41,10 @@ awaitable<void> listener(tcp::acceptor acceptor, chat::chat_room& room,
     if (error) {
       if (co_await workshop::keep_accepting_after(error)) continue;
       co_return;
+    }
+    if (room.size() >= max_clients) {  // the room is full: the newcomer is told, the room goes on
+      workshop::turn_away(socket, "the room is full, try again later\n");
+      continue;
     }
     std::make_shared<chat::chat_session>(std::move(socket), room, std::to_string(next_user_id++),
                                          limits, broadcast_to_others(room))
@@ -61,6 +65,8 @@ int main(int argc, char** argv) {
                  "Most bytes queued for one client; past it that client is dropped")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  std::size_t max_clients = workshop::default_max_clients;
+  workshop::add_max_clients_flag(app, max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
   workshop::raise_fd_limit();
 
@@ -69,6 +75,6 @@ int main(int argc, char** argv) {
   auto acceptor = workshop::listen_on(io, address);
   workshop::on_stop_signal(io, [&io] { io.stop(); });
   workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
-  asio::co_spawn(io, listener(std::move(acceptor), room, limits), asio::detached);
+  asio::co_spawn(io, listener(std::move(acceptor), room, limits, max_clients), asio::detached);
   io.run();  // the event loop: runs until a signal stops it
 }

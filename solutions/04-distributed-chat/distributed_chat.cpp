@@ -45,6 +45,7 @@ struct node_settings {
   std::size_t history = 0;               // --history: lines a newcomer gets first (0: none)
   std::size_t max_queued = 100000;       // --max-queued: lines waiting for Redis
   chat::session_limits limits;           // --max-line, --max-backlog
+  std::size_t max_clients = workshop::default_max_clients;  // --max-clients
 };
 
 // One distributed_chat server: its own clients in a room, Redis for everyone else's.
@@ -108,6 +109,10 @@ std::string chat_node::next_user_id() {
 }
 
 void chat_node::admit(tcp::socket socket) {
+  if (room_.size() >= settings_.max_clients) {  // full: the newcomer is told, the room goes on
+    workshop::turn_away(socket, settings_.name + " : the room is full, try again later\n");
+    return;
+  }
   auto newcomer = std::make_shared<chat::chat_session>(
       std::move(socket), room_, next_user_id(), settings_.limits,
       [this](chat::chat_session& author, const chat::message& line) { publish(author, line); });
@@ -243,6 +248,7 @@ int main(int argc, char** argv) {
                  "Most bytes queued for one client; past it that client is dropped")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  workshop::add_max_clients_flag(app, settings.max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
   settings.redis = *redis::parse_address(redis_address);
   workshop::raise_fd_limit();

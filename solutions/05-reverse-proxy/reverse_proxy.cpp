@@ -121,8 +121,10 @@ awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
   to.close(ignored);
 }
 
-// One client, from accept to the end of both directions.
-awaitable<void> serve(tcp::socket client, backend_pool& pool, milliseconds connect_timeout) {
+// One client, from accept to the end of both directions. The ticket counts it against
+// --max-clients for as long as this coroutine lives.
+awaitable<void> serve(tcp::socket client, [[maybe_unused]] workshop::client_ticket ticket,
+                      backend_pool& pool, milliseconds connect_timeout) {
   std::error_code ignored;
   const std::string who = workshop::to_string(client.remote_endpoint(ignored));
   auto backend = co_await connect_to_a_backend(pool, connect_timeout);
@@ -139,14 +141,21 @@ awaitable<void> serve(tcp::socket client, backend_pool& pool, milliseconds conne
 
 // net.createServer(function(socket){ ... }): one coroutine per client.
 awaitable<void> accept_clients(tcp::acceptor acceptor, backend_pool& pool,
-                               milliseconds connect_timeout) {
+                               milliseconds connect_timeout, std::size_t max_clients) {
+  workshop::client_counter clients{max_clients};
   while (true) {
     auto [error, socket] = co_await acceptor.async_accept(with_error);
     if (error) {
       if (co_await workshop::keep_accepting_after(error)) continue;
       co_return;
     }
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket), pool, connect_timeout),
+    auto ticket = clients.admit();
+    if (!ticket) {
+      workshop::turn_away(socket, "");  // a proxy adds no bytes of its own: just close
+      continue;
+    }
+    asio::co_spawn(acceptor.get_executor(),
+                   serve(std::move(socket), std::move(*ticket), pool, connect_timeout),
                    asio::detached);
   }
 }
@@ -189,6 +198,8 @@ int main(int argc, char** argv) {
   app.add_option("--rest-ms", rest_ms, "How long a failed backend is left alone")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600000));
+  std::size_t max_clients = workshop::default_max_clients;
+  workshop::add_max_clients_flag(app, max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
   workshop::raise_fd_limit();
 
@@ -201,7 +212,8 @@ int main(int argc, char** argv) {
   auto acceptor = workshop::listen_on(io, address);
   workshop::on_stop_signal(io, [&io] { io.stop(); });
   workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
-  asio::co_spawn(io, accept_clients(std::move(acceptor), pool, milliseconds{connect_timeout_ms}),
-                 asio::detached);
+  asio::co_spawn(
+      io, accept_clients(std::move(acceptor), pool, milliseconds{connect_timeout_ms}, max_clients),
+      asio::detached);
   io.run();  // the event loop: runs until a signal stops it
 }

@@ -9,8 +9,11 @@
 #include <cstdint>
 #include <functional>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace workshop {
 
@@ -42,6 +45,45 @@ asio::awaitable<bool> keep_accepting_after(const std::error_code& error);
 
 // Raises this process's open-file limit to its hard limit: every client is one descriptor.
 void raise_fd_limit();
+
+// ---- --max-clients: a server full of clients turns the next one away, the others go on ----
+
+inline constexpr std::size_t default_max_clients = 10000;
+
+// Adds --max-clients to `app`, writing into `max_clients` (default: default_max_clients).
+void add_max_clients_flag(CLI::App& app, std::size_t& max_clients);
+
+// Counts one connected client for as long as it lives (a member of the session, or a parameter
+// of the client's coroutine); the count goes down when the ticket is destroyed.
+class client_ticket {
+ public:
+  explicit client_ticket(std::shared_ptr<std::size_t> count) : count_{std::move(count)} {}
+  client_ticket(client_ticket&& other) noexcept = default;
+  client_ticket& operator=(client_ticket&&) = delete;
+  ~client_ticket() {
+    if (count_) --*count_;
+  }
+
+ private:
+  std::shared_ptr<std::size_t> count_;  // shared: a ticket may outlive the counter at shutdown
+};
+
+// How many clients are connected, against --max-clients. One thread (the event loop) uses it.
+class client_counter {
+ public:
+  explicit client_counter(std::size_t max_clients) : max_{max_clients} {}
+  // A ticket for one more client, or nothing when max_clients are already connected.
+  std::optional<client_ticket> admit();
+  std::size_t count() const { return *count_; }  // clients connected now
+
+ private:
+  std::size_t max_;
+  std::shared_ptr<std::size_t> count_ = std::make_shared<std::size_t>(0);
+};
+
+// Turns away a client the server has no room for: writes `farewell` (one short line, or an
+// HTTP answer) if the socket takes it at once, logs it, and closes. It never waits on the client.
+void turn_away(asio::ip::tcp::socket& socket, std::string_view farewell);
 
 // Writes one log line to stderr: log("client ", id, " left").
 template <typename... Parts>
