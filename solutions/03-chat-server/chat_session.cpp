@@ -26,6 +26,7 @@ chat_session::chat_session(asio::ip::tcp::socket socket, chat_room& room, std::s
       peer_{peer_of(socket_)},
       limits_{limits},
       on_line_{std::move(on_line)},
+      framer_{limits.max_line},
       outbox_{limits.max_backlog} {
   wake_writer_.expires_at(asio::steady_timer::time_point::max());  // sleeps until cancelled
 }
@@ -67,14 +68,13 @@ void chat_session::stop() {
 // socket.on('data'): TCP delivers bytes, not lines. A chunk can hold half a line or three;
 // keep what has arrived and hand on only complete lines.
 asio::awaitable<void> chat_session::reader() {
-  std::string received;                // bytes read but not yet cut into lines
   std::vector<char> chunk(16 * 1024);  // on the heap: coroutine frames stay small
+  const auto hand_on = [this](std::string line) { on_line_(*this, make_message(std::move(line))); };
   while (true) {
     auto [error, count] =
         co_await socket_.async_read_some(asio::buffer(chunk), as_tuple(use_awaitable));
     if (error) break;  // end-of-file, a reset, or stop() closed the socket
-    received.append(chunk.data(), count);
-    if (!hand_on_complete_lines(received)) {
+    if (!framer_.push({chunk.data(), count}, hand_on)) {
       workshop::log("dropping client ", peer_, ": a line over --max-line ", limits_.max_line,
                     " bytes");
       break;
@@ -83,17 +83,6 @@ asio::awaitable<void> chat_session::reader() {
   room_.leave(shared_from_this());  // socket.on('close'): sockets.splice(...)
   stop();
   workshop::log("client ", peer_, " left (", room_.size(), " in the room)");
-}
-
-bool chat_session::hand_on_complete_lines(std::string& received) {
-  std::size_t start = 0;
-  for (auto end = received.find('\n'); end != std::string::npos; end = received.find('\n', start)) {
-    if (end - start > limits_.max_line) return false;
-    on_line_(*this, make_message(received.substr(start, end + 1 - start)));
-    start = end + 1;
-  }
-  received.erase(0, start);                    // keep the unfinished line for the next chunk
-  return received.size() <= limits_.max_line;  // no '\n' yet, and already too long?
 }
 
 // One outstanding write per socket: the writer alone writes, and sends everything queued

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "chat_room.hpp"
+#include "line_framer.hpp"
 #include "outbox.hpp"
 #include "workshop/program.hpp"
 
@@ -45,9 +46,6 @@ class chat_session : public participant, public std::enable_shared_from_this<cha
  private:
   asio::awaitable<void> reader();  // lines in, each handed to on_line_
   asio::awaitable<void> writer();  // outbox out, one gather write at a time
-  // Cuts the complete lines off `received` and hands each to on_line_; false when a line is
-  // longer than --max-line.
-  bool hand_on_complete_lines(std::string& received);
 
   asio::ip::tcp::socket socket_;
   asio::steady_timer wake_writer_;  // the writer sleeps on it; deliver() cancels it
@@ -56,6 +54,7 @@ class chat_session : public participant, public std::enable_shared_from_this<cha
   std::string peer_;
   session_limits limits_;
   line_handler on_line_;
+  line_framer framer_;  // the bytes read so far, cut into complete lines
   outbox outbox_;
 };
 
