@@ -5,9 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -101,6 +104,34 @@ std::optional<int> wait_exit(pid_t pid, ms grace) {
   }
 }
 
+// The start of a sanitizer's report (a build with -fsanitize=address,undefined, such as
+// ./workshop sanitize) in a program's stderr, or nothing when there is none.
+std::optional<std::string> sanitizer_report(const std::string& err) {
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", " runtime error: ",
+                             "WARNING: ThreadSanitizer", "ERROR: UndefinedBehaviorSanitizer"}) {
+    const auto at = err.find(marker);
+    if (at == std::string::npos) continue;
+    const auto line_start = err.rfind('\n', at);
+    return err.substr(line_start == std::string::npos ? 0 : line_start + 1, 3000);
+  }
+  return std::nullopt;
+}
+
+// Fails the current test (without throwing: this may run in a destructor) when `err` holds a
+// sanitizer's report: memory errors and leaks in a server must not pass unseen.
+void fail_on_sanitizer_report(const std::string& name, int exit_code, const std::string& err) {
+  const auto report = sanitizer_report(err);
+  if (!report) return;
+  const std::string message = name + " (exit code " + std::to_string(exit_code) +
+                              ") wrote a sanitizer report on stderr:\n" + *report;
+  note(message);
+  if (std::uncaught_exceptions() > 0) {
+    std::cerr << message << '\n';  // the test is failing already: show it, do not pile on
+  } else {
+    FAIL_CHECK("\nWhat happened (ms since the test started):\n" << transcript());
+  }
+}
+
 }  // namespace
 
 run_result run_to_exit(const std::vector<std::string>& args, ms timeout,
@@ -129,6 +160,7 @@ run_result run_to_exit(const std::vector<std::string>& args, ms timeout,
   result.exit_code = code.value_or(-1);
   result.err = read_file(err_path);
   unlink(err_path.c_str());
+  fail_on_sanitizer_report(base_name(program), result.exit_code, result.err);
   note(base_name(program) + joined(args) + " exited with " + std::to_string(result.exit_code));
   return result;
 }
@@ -172,7 +204,11 @@ server::server(server&& other) noexcept
       exit_code_{other.exit_code_} {}
 
 server::~server() {
-  if (pid_ > 0) stop(SIGKILL, 2000ms);
+  // SIGTERM first: a sanitizer build checks for leaks as the program exits (SIGKILL would skip
+  // that), and a workshop program exits within a second of it.
+  if (pid_ > 0 && stop(SIGTERM, 1000ms) != 0 && exit_code_ != -1 && exit_code_ != 128 + SIGTERM) {
+    std::cerr << name_ << " exited with " << exit_code_ << " on SIGTERM (0 expected)\n";
+  }
   if (stdout_fd_ >= 0) ::close(stdout_fd_);
   if (!stderr_path_.empty()) unlink(stderr_path_.c_str());
 }
@@ -184,6 +220,7 @@ bool server::running() {
   if (done == 0) return true;
   exit_code_ = done == pid_ ? decode_status(status) : -1;
   pid_ = -1;
+  fail_on_sanitizer_report(name_, exit_code_, read_file(stderr_path_));
   return false;
 }
 
@@ -198,6 +235,7 @@ int server::stop(int signal, ms grace) {
   }
   pid_ = -1;
   exit_code_ = *code;
+  fail_on_sanitizer_report(name_, exit_code_, read_file(stderr_path_));
   return exit_code_;
 }
 
