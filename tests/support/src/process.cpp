@@ -108,7 +108,8 @@ std::optional<int> wait_exit(pid_t pid, ms grace) {
 // ./workshop sanitize) in a program's stderr, or nothing when there is none.
 std::optional<std::string> sanitizer_report(const std::string& err) {
   for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", " runtime error: ",
-                             "WARNING: ThreadSanitizer", "ERROR: UndefinedBehaviorSanitizer"}) {
+                             "WARNING: ThreadSanitizer", "ERROR: UndefinedBehaviorSanitizer",
+                             "LeakSanitizer has encountered a fatal error"}) {
     const auto at = err.find(marker);
     if (at == std::string::npos) continue;
     const auto line_start = err.rfind('\n', at);
@@ -207,7 +208,7 @@ server::~server() {
   // SIGTERM first: a sanitizer build checks for leaks as the program exits (SIGKILL would skip
   // that), and a workshop program exits within a second of it.
   if (pid_ > 0 && stop(SIGTERM, 1000ms) != 0 && exit_code_ != -1 && exit_code_ != 128 + SIGTERM) {
-    std::cerr << name_ << " exited with " << exit_code_ << " on SIGTERM (0 expected)\n";
+    std::cerr << name_ << " ended with exit code " << exit_code_ << " (0 expected on SIGTERM)\n";
   }
   if (stdout_fd_ >= 0) ::close(stdout_fd_);
   if (!stderr_path_.empty()) unlink(stderr_path_.c_str());
