@@ -199,6 +199,38 @@ TEST_CASE("clients that disconnect during traffic do not disturb the others", "[
     stayer.expect_line("after the storm\n", 3000ms, "the room still works");
 }
 
+// sockets.splice(...): a room that never forgets keeps every departed session alive, so the
+// server's memory grows with every client that ever came. 6,000 visits make that plain (about
+// half a KiB each is kept) while a room that forgets stays flat.
+TEST_CASE("clients that come and go are forgotten: memory does not grow with them", "[step3]") {
+  auto program = server::start();
+  auto stayer = join(program, "stayer");
+  const auto visit = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      auto visitor = join(program, "visitor " + std::to_string(i + 1), true);
+      visitor.close();
+    }
+  };
+  visit(500);  // the allocator settles first
+  const std::size_t before_kib = program.memory_kib();
+  visit(6000);
+  stayer.send("still here?\n");
+  auto last = join(program, "last");
+  last.send("yes\n");
+  stayer.expect_line("yes\n", 3000ms, "the server goes on while clients come and go");
+  const std::size_t after_kib = program.memory_kib();
+  note("server memory " + std::to_string(before_kib) + " KiB before 6,000 visits, " +
+       std::to_string(after_kib) + " KiB after");
+  if (after_kib > before_kib + 1536) {
+    fail(
+        "the server's memory to stay within 1.5 MiB of where it was after 6,000 clients came "
+        "and went",
+        "it grew by " + std::to_string(after_kib - before_kib) + " KiB",
+        "step 3: when a client leaves, room_.leave(...) must remove it from the room, or its "
+        "session is kept forever");
+  }
+}
+
 TEST_CASE("two senders' long lines sent in tiny fragments never interleave", "[step4]") {
   auto program = server::start();
   auto a = join(program, "A", true);
