@@ -1,6 +1,7 @@
 #include "workshop/program.hpp"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <memory>
@@ -66,7 +67,7 @@ asio::awaitable<bool> keep_accepting_after(const std::error_code& error) {
   if (error == asio::error::no_descriptors || error == std::errc::too_many_files_open_in_system ||
       error == asio::error::no_buffer_space) {
     asio::steady_timer pause{co_await asio::this_coro::executor, std::chrono::milliseconds{100}};
-    co_await pause.async_wait(asio::use_awaitable);
+    co_await pause.async_wait(use_tuple);
   }
   co_return true;
 }
@@ -85,12 +86,10 @@ void add_max_clients_flag(CLI::App& app, std::size_t& max_clients) {
       ->check(CLI::PositiveNumber);
 }
 
-std::optional<client_ticket> client_counter::admit() {
-  if (*count_ >= max_) return std::nullopt;
-  ++*count_;
-  return client_ticket{count_};
-}
+namespace {
 
+// Tells a client there is no room (if its socket takes `farewell` at once) and closes it. It never
+// waits on the client.
 void turn_away(asio::ip::tcp::socket& socket, std::string_view farewell) {
   std::error_code ignored;
   log("client ", to_string(socket.remote_endpoint(ignored)), " turned away: --max-clients reached");
@@ -98,6 +97,44 @@ void turn_away(asio::ip::tcp::socket& socket, std::string_view farewell) {
   socket.write_some(asio::buffer(farewell), ignored);
   socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   socket.close(ignored);
+}
+
+// The inode of the socket open on `descriptor`, or 0 if none is open there.
+unsigned long inode_of(int descriptor) {
+  struct stat status {};
+  if (fstat(descriptor, &status) != 0 || !S_ISSOCK(status.st_mode)) return 0;
+  return status.st_ino;
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<asio::ip::tcp::socket>> client_gate::accept(
+    asio::ip::tcp::acceptor& acceptor) {
+  while (true) {
+    auto [error, socket] = co_await acceptor.async_accept(use_tuple);
+    if (error) {
+      if (co_await keep_accepting_after(error)) continue;
+      co_return std::nullopt;  // the acceptor was closed: we are shutting down
+    }
+    if (!has_room()) {
+      turn_away(socket, farewell_);
+      continue;
+    }
+    admitted_.push_back({socket.native_handle(), inode_of(socket.native_handle())});
+    co_return std::move(socket);
+  }
+}
+
+std::size_t client_gate::connected() {
+  std::erase_if(admitted_, [](const admitted& client) {
+    return inode_of(client.descriptor) != client.inode;  // closed (and perhaps reused since)
+  });
+  return admitted_.size();
+}
+
+bool client_gate::has_room() {
+  // Forgetting the clients that have left costs one fstat each: only near the limit.
+  return admitted_.size() < max_ || connected() < max_;
 }
 
 }  // namespace workshop

@@ -17,13 +17,14 @@
 
 using asio::awaitable;
 using asio::use_awaitable;
-using asio::experimental::as_tuple;
+using workshop::use_tuple;
 using asio::ip::tcp;
 using std::chrono::milliseconds;
 
 struct hello_settings {
   milliseconds delay{1000};          // --delay-ms: from Hello to World
   milliseconds idle_timeout{10000};  // --idle-timeout-ms: how long a client may take to ask
+  std::size_t max_clients = workshop::default_max_clients;  // --max-clients: past it, 503
 };
 
 // ---- the bytes of an answer ----
@@ -55,14 +56,6 @@ std::string body_part(std::string_view text, const http::request_head& request) 
 }
 
 constexpr std::string_view last_chunk = "0\r\n\r\n";  // the end of a chunked body
-
-// A short answer for a request we refuse ("400 Bad Request"); the connection closes after it.
-std::string error_response(std::string_view status) {
-  const std::string body = std::string{status} + "\n";
-  return "HTTP/1.1 " + std::string{status} +
-         "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nConnection: close\r\n\r\n" + body;
-}
 
 // ---- one client's connection ----
 
@@ -126,7 +119,7 @@ awaitable<std::optional<http::request_head>> http_session::read_request() {
   //   - ask http::parse_request_head(received_) what the bytes so far hold;
   //   - complete: erase result.head_length bytes from received_ (what follows is the body or
   //     the next request) and co_return result.head;
-  //   - bad: log result.problem, write error_response("400 Bad Request") with
+  //   - bad: log result.problem, write http::error_response("400 Bad Request") with
   //     co_await asio::async_write(socket_, asio::buffer(...), use_awaitable), co_return
   //     std::nullopt (serve() then closes the connection);
   //   - too_large: the same with "431 Request Header Fields Too Large";
@@ -138,7 +131,7 @@ awaitable<std::optional<http::request_head>> http_session::read_request() {
 // socket.on('data'): waits for the next bytes and keeps them; false at end-of-file.
 awaitable<bool> http_session::receive_more() {
   // TODO step 2: auto [error, size] = co_await socket_.async_read_some(
-  //                  asio::buffer(read_buffer_), as_tuple(use_awaitable));
+  //                  asio::buffer(read_buffer_), use_tuple);
   //              asio::error::eof: co_return false (the client has closed); another error:
   //              throw std::system_error{error}; else append the bytes to received_ and
   //              co_return true.
@@ -200,17 +193,13 @@ void http_session::drop_after(milliseconds timeout) {
 
 // Step 1. http.createServer(...): one session per connection, and straight back to accepting.
 awaitable<void> accept_clients(tcp::acceptor acceptor, hello_settings settings) {
-  while (true) {
-    auto [error, socket] = co_await acceptor.async_accept(as_tuple(use_awaitable));
-    if (error) {
-      if (co_await workshop::keep_accepting_after(error)) continue;
-      co_return;
-    }
-    socket.set_option(tcp::no_delay(true), error);  // each piece leaves at once, no batching
+  workshop::client_gate clients{settings.max_clients, http::error_response("503 Service Unavailable")};
+  while (auto socket = co_await clients.accept(acceptor)) {
+    std::error_code ignored;
+    socket->set_option(tcp::no_delay(true), ignored);  // each piece leaves at once, no batching
     // TODO step 1: give the client a session and start it, so this loop goes straight back to
-    //              accepting: std::make_shared<http_session>(std::move(socket), settings)->start();
+    //              accepting: std::make_shared<http_session>(std::move(*socket), settings)->start();
     //              (A socket left here is closed at the end of this block.)
-    (void)settings;
   }
 }
 
@@ -218,6 +207,7 @@ hello_settings parse_flags(int argc, char** argv, workshop::listen_address& addr
   CLI::App app{"Lesson 01: answers every HTTP request with Hello, then World a moment later.",
                "hello_http"};
   workshop::add_listen_flags(app, address);
+  hello_settings settings;
   long delay_ms = 1000;
   long idle_timeout_ms = 10000;
   app.add_option("--delay-ms", delay_ms, "Milliseconds from Hello to World")
@@ -227,8 +217,11 @@ hello_settings parse_flags(int argc, char** argv, workshop::listen_address& addr
                  "Drop a client that takes longer than this to send its request")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  workshop::add_max_clients_flag(app, settings.max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
-  return {milliseconds{delay_ms}, milliseconds{idle_timeout_ms}};
+  settings.delay = milliseconds{delay_ms};
+  settings.idle_timeout = milliseconds{idle_timeout_ms};
+  return settings;
 }
 
 int main(int argc, char** argv) {

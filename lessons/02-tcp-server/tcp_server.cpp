@@ -29,7 +29,7 @@ awaitable<void> greet(tcp::socket socket) {
 awaitable<void> accept_clients(tcp::acceptor acceptor) {
   while (true) {
     auto [error, socket] =
-        co_await acceptor.async_accept(asio::experimental::as_tuple(use_awaitable));
+        co_await acceptor.async_accept(workshop::use_tuple);
     if (error) {
       if (co_await workshop::keep_accepting_after(error)) continue;
       co_return;

@@ -21,7 +21,6 @@
 #include "workshop/program.hpp"
 
 using asio::awaitable;
-using asio::use_awaitable;
 using asio::ip::tcp;
 
 // socket.on('data'): every complete line goes to everyone in the room but its author.
@@ -35,19 +34,14 @@ chat::line_handler broadcast_to_others(chat::chat_room& room) {
 }
 
 // net.createServer(function(socket){ ... }): a session per connection, all in one room.
-awaitable<void> listener(tcp::acceptor acceptor, chat::chat_room& room,
-                         chat::session_limits limits) {
+awaitable<void> listener(tcp::acceptor acceptor, chat::chat_room& room, chat::session_limits limits,
+                         std::size_t max_clients) {
   const auto welcome = chat::make_message("welcome to the C++ tcp chat server\n");
   std::uint64_t next_user_id = 1;
-  while (true) {
-    auto [error, socket] =
-        co_await acceptor.async_accept(asio::experimental::as_tuple(use_awaitable));
-    if (error) {
-      if (co_await workshop::keep_accepting_after(error)) continue;
-      co_return;
-    }
+  workshop::client_gate clients{max_clients, "the room is full, try again later\n"};
+  while (auto socket = co_await clients.accept(acceptor)) {
     // TODO step 1: make a session for the socket and start it with the welcome line:
-    //   std::make_shared<chat::chat_session>(std::move(socket), room,
+    //   std::make_shared<chat::chat_session>(std::move(*socket), room,
     //       std::to_string(next_user_id++), limits, broadcast_to_others(room))->start(welcome);
     //   (a shared_ptr: the session lives as long as its reader or writer coroutine needs it)
     (void)room;
@@ -70,6 +64,8 @@ int main(int argc, char** argv) {
                  "Most bytes queued for one client; past it that client is dropped")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  std::size_t max_clients = workshop::default_max_clients;
+  workshop::add_max_clients_flag(app, max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
   workshop::raise_fd_limit();
 
@@ -78,6 +74,6 @@ int main(int argc, char** argv) {
   auto acceptor = workshop::listen_on(io, address);
   workshop::on_stop_signal(io, [&io] { io.stop(); });
   workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
-  asio::co_spawn(io, listener(std::move(acceptor), room, limits), asio::detached);
+  asio::co_spawn(io, listener(std::move(acceptor), room, limits, max_clients), asio::detached);
   io.run();  // the event loop: runs until a signal stops it
 }

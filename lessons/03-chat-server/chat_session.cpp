@@ -5,7 +5,7 @@
 namespace chat {
 
 using asio::use_awaitable;
-using asio::experimental::as_tuple;
+using workshop::use_tuple;
 
 namespace {
 
@@ -26,6 +26,7 @@ chat_session::chat_session(asio::ip::tcp::socket socket, chat_room& room, std::s
       peer_{peer_of(socket_)},
       limits_{limits},
       on_line_{std::move(on_line)},
+      framer_{limits.max_line},
       outbox_{limits.max_backlog} {
   wake_writer_.expires_at(asio::steady_timer::time_point::max());  // sleeps until cancelled
 }
@@ -60,33 +61,23 @@ void chat_session::stop() {
 asio::awaitable<void> chat_session::reader() {
   // TODO step 2: loop: read a chunk with
   //   auto [error, count] = co_await socket_.async_read_some(asio::buffer(chunk),
-  //                                                          as_tuple(use_awaitable));
+  //                                                          use_tuple);
   //   (chunk: a std::vector<char> of 16 KiB), stop on error, and hand the chunk to
   //   on_line_(*this, make_message(...)): the Node.js way, one chunk at a time.
   // TODO step 3: after the loop (end-of-file, reset, or stop()): leave the room
   //              (room_.leave(shared_from_this())), stop(), and log that the client left.
-  // TODO step 4: append each chunk to a `received` string instead and let
-  //              hand_on_complete_lines(received) pass on whole lines; when it returns false,
-  //              log it and end the loop.
+  // TODO step 4: hand each chunk to framer_.push(...) instead (line_framer.cpp), which passes
+  //              on whole lines only; when it returns false, log it and end the loop.
   co_return;
-}
-
-bool chat_session::hand_on_complete_lines(std::string& received) {
-  // TODO step 4: for each '\n' in `received`: if the line before it is longer than
-  //              limits_.max_line return false; else on_line_(*this, make_message(the line
-  //              with its '\n')). Then erase what was handed on, keep the unfinished rest,
-  //              and return false if that rest is already longer than limits_.max_line.
-  (void)received;
-  return true;
 }
 
 // One outstanding write per socket: the writer alone writes, and sends everything queued
 // since its last write in one gather write.
 asio::awaitable<void> chat_session::writer() {
   // TODO step 1: while the socket is open: if outbox_ is empty, sleep until deliver() wakes
-  //   you: co_await wake_writer_.async_wait(as_tuple(use_awaitable)); otherwise take_all()
+  //   you: co_await wake_writer_.async_wait(use_tuple); otherwise take_all()
   //   from the outbox, make one asio::const_buffer per line (asio::buffer(*line)), send them
-  //   all with one co_await asio::async_write(socket_, buffers, as_tuple(use_awaitable)),
+  //   all with one co_await asio::async_write(socket_, buffers, use_tuple),
   //   and tell the outbox they were written(). On a write error, leave the loop and stop().
   co_return;
 }

@@ -41,15 +41,16 @@
 
 using asio::awaitable;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+using workshop::use_tuple;
 
 struct node_settings {
   std::string name;                      // NODE in "NODE : welcome ...": this process's id
-  redis::address redis;                  // --redis
+  workshop::host_port redis;             // --redis
   std::string channel = "chat channel";  // --channel
   std::size_t history = 0;               // --history: lines a newcomer gets first (0: none)
   std::size_t max_queued = 100000;       // --max-queued: lines waiting for Redis
   chat::session_limits limits;           // --max-line, --max-backlog
+  std::size_t max_clients = workshop::default_max_clients;  // --max-clients
 };
 
 // One distributed_chat server: its own clients in a room, Redis for everyone else's.
@@ -191,15 +192,8 @@ void chat_node::tell(chat::chat_session& client, const std::string& text) {
 }
 
 // net.createServer(function(socket){ ... }).listen(port)
-awaitable<void> listener(tcp::acceptor acceptor, chat_node& node) {
-  while (true) {
-    auto [error, socket] = co_await acceptor.async_accept(use_tuple);
-    if (error) {
-      if (co_await workshop::keep_accepting_after(error)) continue;
-      co_return;
-    }
-    node.admit(std::move(socket));
-  }
+awaitable<void> listener(tcp::acceptor acceptor, chat_node& node, workshop::client_gate clients) {
+  while (auto socket = co_await clients.accept(acceptor)) node.admit(std::move(*socket));
 }
 
 int main(int argc, char** argv) {
@@ -213,7 +207,7 @@ int main(int argc, char** argv) {
   app.add_option("--redis", redis_address, "Redis to meet the other servers at, HOST:PORT")
       ->capture_default_str()
       ->check([](const std::string& text) {
-        return redis::parse_address(text) ? std::string{} : std::string{"expected HOST:PORT"};
+        return workshop::parse_host_port(text) ? std::string{} : std::string{"expected HOST:PORT"};
       });
   app.add_option("--channel", settings.channel, "Redis channel the servers share")
       ->capture_default_str();
@@ -232,8 +226,9 @@ int main(int argc, char** argv) {
                  "Most bytes queued for one client; past it that client is dropped")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  workshop::add_max_clients_flag(app, settings.max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
-  settings.redis = *redis::parse_address(redis_address);
+  settings.redis = *workshop::parse_host_port(redis_address);
   workshop::raise_fd_limit();
 
   asio::io_context io;
@@ -242,6 +237,8 @@ int main(int argc, char** argv) {
   node.start();
   workshop::on_stop_signal(io, [&io] { io.stop(); });
   workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
-  asio::co_spawn(io, listener(std::move(acceptor), node), asio::detached);
+  workshop::client_gate clients{settings.max_clients,
+                               settings.name + " : the room is full, try again later\n"};
+  asio::co_spawn(io, listener(std::move(acceptor), node, std::move(clients)), asio::detached);
   io.run();  // the event loop: runs until a signal stops it
 }

@@ -27,8 +27,7 @@ using namespace asio::experimental::awaitable_operators;  // a && b, a || b on a
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-// Completion token: co_await returns (error, results...) instead of throwing.
-constexpr auto with_error = asio::experimental::as_tuple(use_awaitable);
+using workshop::use_tuple;  // co_await returns (error, results...): common/'s error policy
 
 // One buffer per direction, reused for every read: memory per connection stays fixed.
 constexpr std::size_t pipe_buffer_size = 64 * 1024;
@@ -72,9 +71,9 @@ class backend_pool {
 awaitable<std::error_code> connect_within(tcp::socket& socket, const tcp::endpoint& backend,
                                           milliseconds timeout) {
   // TODO step 1: connect and return the error code (empty when it worked):
-  //                auto [error] = co_await socket.async_connect(backend, with_error);
+  //                auto [error] = co_await socket.async_connect(backend, use_tuple);
   // TODO step 5: race the connect against an asio::steady_timer{socket.get_executor(), timeout}:
-  //                co_await (socket.async_connect(...) || timer.async_wait(with_error))
+  //                co_await (socket.async_connect(...) || timer.async_wait(use_tuple))
   //              gives a std::variant; index() 1 means the timer won: return
   //              asio::error::timed_out.
   (void)socket;
@@ -102,9 +101,9 @@ awaitable<std::optional<tcp::socket>> connect_to_a_backend(backend_pool& pool,
 awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
   // TODO step 2: one buffer, reused: std::vector<char> buffer(pipe_buffer_size). In a loop:
   //                auto [read_error, length] =
-  //                    co_await from.async_read_some(asio::buffer(buffer), with_error);
+  //                    co_await from.async_read_some(asio::buffer(buffer), use_tuple);
   //              then write all of it before reading again (backpressure):
-  //                co_await asio::async_write(to, asio::buffer(buffer, length), with_error);
+  //                co_await asio::async_write(to, asio::buffer(buffer, length), use_tuple);
   //              Stop at the first error of either.
   // TODO step 4: end-of-file on `from` (read_error == asio::error::eof) is a half-close: pass
   //              it on with to.shutdown(tcp::socket::shutdown_send, ignored) and return,
@@ -133,14 +132,10 @@ awaitable<void> serve(tcp::socket client, backend_pool& pool, milliseconds conne
 
 // net.createServer(function(socket){ ... }): one coroutine per client.
 awaitable<void> accept_clients(tcp::acceptor acceptor, backend_pool& pool,
-                               milliseconds connect_timeout) {
-  while (true) {
-    auto [error, socket] = co_await acceptor.async_accept(with_error);
-    if (error) {
-      if (co_await workshop::keep_accepting_after(error)) continue;
-      co_return;
-    }
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket), pool, connect_timeout),
+                               milliseconds connect_timeout, std::size_t max_clients) {
+  workshop::client_gate clients{max_clients, ""};  // a proxy adds no bytes of its own: just close
+  while (auto socket = co_await clients.accept(acceptor)) {
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(*socket), pool, connect_timeout),
                    asio::detached);
   }
 }
@@ -183,6 +178,8 @@ int main(int argc, char** argv) {
   app.add_option("--rest-ms", rest_ms, "How long a failed backend is left alone")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600000));
+  std::size_t max_clients = workshop::default_max_clients;
+  workshop::add_max_clients_flag(app, max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
   workshop::raise_fd_limit();
 
@@ -195,7 +192,8 @@ int main(int argc, char** argv) {
   auto acceptor = workshop::listen_on(io, address);
   workshop::on_stop_signal(io, [&io] { io.stop(); });
   workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
-  asio::co_spawn(io, accept_clients(std::move(acceptor), pool, milliseconds{connect_timeout_ms}),
-                 asio::detached);
+  asio::co_spawn(
+      io, accept_clients(std::move(acceptor), pool, milliseconds{connect_timeout_ms}, max_clients),
+      asio::detached);
   io.run();  // the event loop: runs until a signal stops it
 }

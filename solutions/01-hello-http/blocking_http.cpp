@@ -79,20 +79,13 @@ http::head_result read_head(int fd) {
   }
 }
 
-std::string error_response(std::string_view status) {
-  const std::string body = std::string{status} + "\n";
-  return "HTTP/1.1 " + std::string{status} +
-         "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nConnection: close\r\n\r\n" + body;
-}
-
 // One client, start to finish: this thread does nothing else until it is done.
 void serve_one(int fd, milliseconds delay) {
   const auto result = read_head(fd);
   if (result.status == http::head_status::bad) {
-    write_all(fd, error_response("400 Bad Request"));
+    write_all(fd, http::error_response("400 Bad Request"));
   } else if (result.status == http::head_status::too_large) {
-    write_all(fd, error_response("431 Request Header Fields Too Large"));
+    write_all(fd, http::error_response("431 Request Header Fields Too Large"));
   } else if (result.status == http::head_status::complete) {
     // One request per connection. HTTP/1.0 knows no chunks: a raw body that ends at the close.
     const bool chunked = result.head.minor_version >= 1;

@@ -16,7 +16,7 @@
 
 using asio::awaitable;
 using asio::use_awaitable;
-using asio::experimental::as_tuple;
+using workshop::use_tuple;
 using asio::ip::tcp;
 using std::chrono::milliseconds;
 
@@ -52,24 +52,13 @@ std::string body_part(std::string_view text, const http::request_head& request) 
 
 constexpr std::string_view last_chunk = "0\r\n\r\n";  // the end of a chunked body
 
-// A short answer for a request we refuse ("400 Bad Request"); the connection closes after it.
-std::string error_response(std::string_view status) {
-  const std::string body = std::string{status} + "\n";
-  return "HTTP/1.1 " + std::string{status} +
-         "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nConnection: close\r\n\r\n" + body;
-}
-
 // ---- one client's connection ----
 
 // Serves one client: its requests one after another, each answered Hello, then World.
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket socket, const hello_settings& settings, workshop::client_ticket ticket)
-      : socket_{std::move(socket)},
-        settings_{settings},
-        deadline_{socket_.get_executor()},
-        ticket_{std::move(ticket)} {}
+  http_session(tcp::socket socket, const hello_settings& settings)
+      : socket_{std::move(socket)}, settings_{settings}, deadline_{socket_.get_executor()} {}
 
   // Serves the client in a coroutine of its own, beside everyone else's.
   void start() {
@@ -92,7 +81,6 @@ class http_session : public std::enable_shared_from_this<http_session> {
   asio::steady_timer deadline_;         // when it rings, the client was too slow and is dropped
   std::array<char, 4096> read_buffer_;  // where each read lands
   std::string received_;  // bytes read but not used yet: the rest of a request, or the next one
-  workshop::client_ticket ticket_;  // counts this client against --max-clients while it lives
 };
 
 // Request after request on one connection (keep-alive), until one says it is the last.
@@ -127,13 +115,13 @@ awaitable<std::optional<http::request_head>> http_session::read_request() {
         co_return result.head;
       case http::head_status::bad:
         workshop::log("bad request: ", result.problem);
-        co_await asio::async_write(socket_, asio::buffer(error_response("400 Bad Request")),
+        co_await asio::async_write(socket_, asio::buffer(http::error_response("400 Bad Request")),
                                    use_awaitable);
         co_return std::nullopt;
       case http::head_status::too_large:
         workshop::log("request head over ", http::max_head_bytes, " bytes");
         co_await asio::async_write(
-            socket_, asio::buffer(error_response("431 Request Header Fields Too Large")),
+            socket_, asio::buffer(http::error_response("431 Request Header Fields Too Large")),
             use_awaitable);
         co_return std::nullopt;
       case http::head_status::need_more:
@@ -146,7 +134,7 @@ awaitable<std::optional<http::request_head>> http_session::read_request() {
 // socket.on('data'): waits for the next bytes and keeps them; false at end-of-file.
 awaitable<bool> http_session::receive_more() {
   auto [error, size] =
-      co_await socket_.async_read_some(asio::buffer(read_buffer_), as_tuple(use_awaitable));
+      co_await socket_.async_read_some(asio::buffer(read_buffer_), use_tuple);
   if (error == asio::error::eof) co_return false;
   if (error) throw std::system_error{error};
   received_.append(read_buffer_.data(), size);
@@ -214,20 +202,11 @@ void http_session::drop_after(milliseconds timeout) {
 
 // Step 1. http.createServer(...): one session per connection, and straight back to accepting.
 awaitable<void> accept_clients(tcp::acceptor acceptor, hello_settings settings) {
-  workshop::client_counter clients{settings.max_clients};
-  while (true) {
-    auto [error, socket] = co_await acceptor.async_accept(as_tuple(use_awaitable));
-    if (error) {
-      if (co_await workshop::keep_accepting_after(error)) continue;
-      co_return;
-    }
-    auto ticket = clients.admit();
-    if (!ticket) {
-      workshop::turn_away(socket, error_response("503 Service Unavailable"));
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), error);  // each piece leaves at once, no batching
-    std::make_shared<http_session>(std::move(socket), settings, std::move(*ticket))->start();
+  workshop::client_gate clients{settings.max_clients, http::error_response("503 Service Unavailable")};
+  while (auto socket = co_await clients.accept(acceptor)) {
+    std::error_code ignored;
+    socket->set_option(tcp::no_delay(true), ignored);  // each piece leaves at once, no batching
+    std::make_shared<http_session>(std::move(*socket), settings)->start();
   }
 }
 

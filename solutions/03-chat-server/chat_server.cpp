@@ -20,7 +20,6 @@
 #include "workshop/program.hpp"
 
 using asio::awaitable;
-using asio::use_awaitable;
 using asio::ip::tcp;
 
 // socket.on('data'): every complete line goes to everyone in the room but its author.
@@ -35,18 +34,9 @@ awaitable<void> listener(tcp::acceptor acceptor, chat::chat_room& room, chat::se
                          std::size_t max_clients) {
   const auto welcome = chat::make_message("welcome to the C++ tcp chat server\n");
   std::uint64_t next_user_id = 1;
-  while (true) {
-    auto [error, socket] =
-        co_await acceptor.async_accept(asio::experimental::as_tuple(use_awaitable));
-    if (error) {
-      if (co_await workshop::keep_accepting_after(error)) continue;
-      co_return;
-    }
-    if (room.size() >= max_clients) {  // the room is full: the newcomer is told, the room goes on
-      workshop::turn_away(socket, "the room is full, try again later\n");
-      continue;
-    }
-    std::make_shared<chat::chat_session>(std::move(socket), room, std::to_string(next_user_id++),
+  workshop::client_gate clients{max_clients, "the room is full, try again later\n"};
+  while (auto socket = co_await clients.accept(acceptor)) {
+    std::make_shared<chat::chat_session>(std::move(*socket), room, std::to_string(next_user_id++),
                                          limits, broadcast_to_others(room))
         ->start(welcome);
   }

@@ -5,7 +5,7 @@
 namespace chat {
 
 using asio::use_awaitable;
-using asio::experimental::as_tuple;
+using workshop::use_tuple;
 
 namespace {
 
@@ -72,7 +72,7 @@ asio::awaitable<void> chat_session::reader() {
   const auto hand_on = [this](std::string line) { on_line_(*this, make_message(std::move(line))); };
   while (true) {
     auto [error, count] =
-        co_await socket_.async_read_some(asio::buffer(chunk), as_tuple(use_awaitable));
+        co_await socket_.async_read_some(asio::buffer(chunk), use_tuple);
     if (error) break;  // end-of-file, a reset, or stop() closed the socket
     if (!framer_.push({chunk.data(), count}, hand_on)) {
       workshop::log("dropping client ", peer_, ": a line over --max-line ", limits_.max_line,
@@ -90,14 +90,14 @@ asio::awaitable<void> chat_session::reader() {
 asio::awaitable<void> chat_session::writer() {
   while (socket_.is_open()) {
     if (outbox_.empty()) {
-      co_await wake_writer_.async_wait(as_tuple(use_awaitable));  // deliver() or stop() wakes it
+      co_await wake_writer_.async_wait(use_tuple);  // deliver() or stop() wakes it
       continue;
     }
     const std::vector<message> batch = outbox_.take_all();
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(batch.size());
     for (const auto& line : batch) buffers.push_back(asio::buffer(*line));
-    auto [error, sent] = co_await asio::async_write(socket_, buffers, as_tuple(use_awaitable));
+    auto [error, sent] = co_await asio::async_write(socket_, buffers, use_tuple);
     if (error) break;
     outbox_.written(batch);
   }

@@ -36,11 +36,11 @@
 
 using asio::awaitable;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+using workshop::use_tuple;
 
 struct node_settings {
   std::string name;                      // NODE in "NODE : welcome ...": this process's id
-  redis::address redis;                  // --redis
+  workshop::host_port redis;             // --redis
   std::string channel = "chat channel";  // --channel
   std::size_t history = 0;               // --history: lines a newcomer gets first (0: none)
   std::size_t max_queued = 100000;       // --max-queued: lines waiting for Redis
@@ -109,10 +109,6 @@ std::string chat_node::next_user_id() {
 }
 
 void chat_node::admit(tcp::socket socket) {
-  if (room_.size() >= settings_.max_clients) {  // full: the newcomer is told, the room goes on
-    workshop::turn_away(socket, settings_.name + " : the room is full, try again later\n");
-    return;
-  }
   auto newcomer = std::make_shared<chat::chat_session>(
       std::move(socket), room_, next_user_id(), settings_.limits,
       [this](chat::chat_session& author, const chat::message& line) { publish(author, line); });
@@ -207,15 +203,8 @@ void chat_node::tell(chat::chat_session& client, const std::string& text) {
 }
 
 // net.createServer(function(socket){ ... }).listen(port)
-awaitable<void> listener(tcp::acceptor acceptor, chat_node& node) {
-  while (true) {
-    auto [error, socket] = co_await acceptor.async_accept(use_tuple);
-    if (error) {
-      if (co_await workshop::keep_accepting_after(error)) continue;
-      co_return;
-    }
-    node.admit(std::move(socket));
-  }
+awaitable<void> listener(tcp::acceptor acceptor, chat_node& node, workshop::client_gate clients) {
+  while (auto socket = co_await clients.accept(acceptor)) node.admit(std::move(*socket));
 }
 
 int main(int argc, char** argv) {
@@ -229,7 +218,7 @@ int main(int argc, char** argv) {
   app.add_option("--redis", redis_address, "Redis to meet the other servers at, HOST:PORT")
       ->capture_default_str()
       ->check([](const std::string& text) {
-        return redis::parse_address(text) ? std::string{} : std::string{"expected HOST:PORT"};
+        return workshop::parse_host_port(text) ? std::string{} : std::string{"expected HOST:PORT"};
       });
   app.add_option("--channel", settings.channel, "Redis channel the servers share")
       ->capture_default_str();
@@ -250,7 +239,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   workshop::add_max_clients_flag(app, settings.max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
-  settings.redis = *redis::parse_address(redis_address);
+  settings.redis = *workshop::parse_host_port(redis_address);
   workshop::raise_fd_limit();
 
   asio::io_context io;
@@ -259,6 +248,8 @@ int main(int argc, char** argv) {
   node.start();
   workshop::on_stop_signal(io, [&io] { io.stop(); });
   workshop::announce_listening(acceptor);  // last: once it is out, anyone may connect or signal
-  asio::co_spawn(io, listener(std::move(acceptor), node), asio::detached);
+  workshop::client_gate clients{settings.max_clients,
+                               settings.name + " : the room is full, try again later\n"};
+  asio::co_spawn(io, listener(std::move(acceptor), node, std::move(clients)), asio::detached);
   io.run();  // the event loop: runs until a signal stops it
 }

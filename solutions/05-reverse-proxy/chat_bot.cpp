@@ -11,7 +11,7 @@ using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
 using std::chrono::milliseconds;
-constexpr auto with_error = asio::experimental::as_tuple(use_awaitable);
+using workshop::use_tuple;
 
 const char* const lines[] = {
     "hello, room",
@@ -33,7 +33,7 @@ awaitable<void> listen(tcp::socket& socket, bool show) {
   std::string heard;
   while (true) {
     auto [error, length] =
-        co_await asio::async_read_until(socket, asio::dynamic_buffer(heard), '\n', with_error);
+        co_await asio::async_read_until(socket, asio::dynamic_buffer(heard), '\n', use_tuple);
     if (error) co_return;
     if (show) std::cout << heard.substr(0, length) << std::flush;
     heard.erase(0, length);
@@ -51,7 +51,7 @@ awaitable<void> chatter(tcp::socket& socket, const bot_settings& settings) {
     co_await timer.async_wait(use_awaitable);
     const std::string line = settings.name + ": " + lines[random() % std::size(lines)] + " (#" +
                              std::to_string(count) + ")\n";
-    auto [error, written] = co_await asio::async_write(socket, asio::buffer(line), with_error);
+    auto [error, written] = co_await asio::async_write(socket, asio::buffer(line), use_tuple);
     if (error) co_return;
   }
 }
@@ -61,7 +61,7 @@ awaitable<void> run_bot(tcp::endpoint room, bot_settings settings) {
   tcp::socket socket{co_await asio::this_coro::executor};
   asio::steady_timer retry{socket.get_executor()};
   for (int attempt = 1;; ++attempt) {
-    auto [error] = co_await socket.async_connect(room, with_error);
+    auto [error] = co_await socket.async_connect(room, use_tuple);
     if (!error) break;
     if (attempt == 50) {
       workshop::log(settings.name, ": cannot reach ", workshop::to_string(room), ": ",

@@ -26,8 +26,7 @@ using namespace asio::experimental::awaitable_operators;  // a && b, a || b on a
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-// Completion token: co_await returns (error, results...) instead of throwing.
-constexpr auto with_error = asio::experimental::as_tuple(use_awaitable);
+using workshop::use_tuple;  // co_await returns (error, results...): common/'s error policy
 
 // One buffer per direction, reused for every read: memory per connection stays fixed.
 constexpr std::size_t pipe_buffer_size = 64 * 1024;
@@ -45,7 +44,7 @@ class backend_pool {
   // is, leaving out resting ones. When every one rests we try them all: a rest is advice.
   std::vector<std::size_t> turn_order() {
     const std::size_t first = next_;
-    next_ = (next_ + 1) % size();  // used, then moved on (the seed moves it before use)
+    next_ = (next_ + 1) % size();  // used, then moved on (reverse_proxy.js moves it first)
     std::vector<std::size_t> awake;
     std::vector<std::size_t> all;
     for (std::size_t offset = 0; offset < size(); ++offset) {
@@ -78,7 +77,7 @@ awaitable<std::error_code> connect_within(tcp::socket& socket, const tcp::endpoi
                                           milliseconds timeout) {
   asio::steady_timer timer{socket.get_executor(), timeout};
   // a || b: whichever finishes first wins, and the other is cancelled.
-  auto first = co_await (socket.async_connect(backend, with_error) || timer.async_wait(with_error));
+  auto first = co_await (socket.async_connect(backend, use_tuple) || timer.async_wait(use_tuple));
   if (first.index() == 1) co_return asio::error::timed_out;
   co_return std::get<0>(std::get<0>(first));
 }
@@ -103,7 +102,7 @@ awaitable<std::optional<tcp::socket>> connect_to_a_backend(backend_pool& pool,
 awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
   std::vector<char> buffer(pipe_buffer_size);  // allocated once, for this direction's life
   while (true) {
-    auto [read_error, length] = co_await from.async_read_some(asio::buffer(buffer), with_error);
+    auto [read_error, length] = co_await from.async_read_some(asio::buffer(buffer), use_tuple);
     if (read_error == asio::error::eof) {
       // from.on('end'): pass the half-close on, and leave the other direction flowing.
       std::error_code ignored;
@@ -112,7 +111,7 @@ awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
     }
     if (read_error) break;
     auto [write_error, written] =
-        co_await asio::async_write(to, asio::buffer(buffer, length), with_error);
+        co_await asio::async_write(to, asio::buffer(buffer, length), use_tuple);
     if (write_error) break;
   }
   // A reset or an error on either side: nothing more can flow either way, so end both.
@@ -121,10 +120,8 @@ awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
   to.close(ignored);
 }
 
-// One client, from accept to the end of both directions. The ticket counts it against
-// --max-clients for as long as this coroutine lives.
-awaitable<void> serve(tcp::socket client, [[maybe_unused]] workshop::client_ticket ticket,
-                      backend_pool& pool, milliseconds connect_timeout) {
+// One client, from accept to the end of both directions.
+awaitable<void> serve(tcp::socket client, backend_pool& pool, milliseconds connect_timeout) {
   std::error_code ignored;
   const std::string who = workshop::to_string(client.remote_endpoint(ignored));
   auto backend = co_await connect_to_a_backend(pool, connect_timeout);
@@ -142,20 +139,9 @@ awaitable<void> serve(tcp::socket client, [[maybe_unused]] workshop::client_tick
 // net.createServer(function(socket){ ... }): one coroutine per client.
 awaitable<void> accept_clients(tcp::acceptor acceptor, backend_pool& pool,
                                milliseconds connect_timeout, std::size_t max_clients) {
-  workshop::client_counter clients{max_clients};
-  while (true) {
-    auto [error, socket] = co_await acceptor.async_accept(with_error);
-    if (error) {
-      if (co_await workshop::keep_accepting_after(error)) continue;
-      co_return;
-    }
-    auto ticket = clients.admit();
-    if (!ticket) {
-      workshop::turn_away(socket, "");  // a proxy adds no bytes of its own: just close
-      continue;
-    }
-    asio::co_spawn(acceptor.get_executor(),
-                   serve(std::move(socket), std::move(*ticket), pool, connect_timeout),
+  workshop::client_gate clients{max_clients, ""};  // a proxy adds no bytes of its own: just close
+  while (auto socket = co_await clients.accept(acceptor)) {
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(*socket), pool, connect_timeout),
                    asio::detached);
   }
 }

@@ -328,17 +328,8 @@ TEST_CASE("a client that never reads is dropped past --max-backlog, the others g
   reader.expect_line("still going\n", 3000ms, "step 5: the others keep receiving");
 }
 
-TEST_CASE("the help flag prints usage and exits 0", "[conventions]") {
-  check_help_exits_zero();
-}
-TEST_CASE("a bad flag or value exits 2", "[conventions]") {
-  check_bad_flags_exit_two();
-  const auto result = run_to_exit({"--max-backlog", "lots"});
-  if (result.exit_code != 2) {
-    fail("`--max-backlog lots` to exit 2", "exit code " + std::to_string(result.exit_code),
-         "--max-line and --max-backlog take a number of bytes");
-  }
-}
-TEST_CASE("SIGINT and SIGTERM stop it with exit 0 within a second", "[conventions]") {
-  check_stops_on_signals();
+program_conventions testing::this_program_conventions() {
+  return {.more_bad_flags = {{{"--max-backlog", "lots"},
+                              "--max-line and --max-backlog take a number of bytes"}},
+          .start_peers = {}};
 }

@@ -303,20 +303,13 @@ TEST_CASE("a newcomer joining mid-conversation misses nothing and sees nothing t
   newcomer.expect_nothing(300ms, "step 5: no line twice");
 }
 
-TEST_CASE("the help flag prints usage and exits 0", "[conventions]") {
-  check_help_exits_zero();
-}
-TEST_CASE("a bad flag or value exits 2", "[conventions]") {
-  check_bad_flags_exit_two();
-  const auto result = run_to_exit({"--redis", "no-port-here"});
-  if (result.exit_code != 2) {
-    fail("--redis without a port to exit 2", "exit code " + std::to_string(result.exit_code),
-         "--redis takes HOST:PORT");
-  }
-}
-TEST_CASE("SIGINT and SIGTERM stop it with exit 0 within a second", "[conventions]") {
-  auto redis = redis_server::start();
-  check_stops_on_signals({"--redis", redis.address()});
+program_conventions testing::this_program_conventions() {
+  return {.more_bad_flags = {{{"--redis", "no-port-here"}, "--redis takes HOST:PORT"}},
+          .start_peers = [](std::shared_ptr<void>& peers) {
+            auto redis = std::make_shared<redis_server>(redis_server::start());
+            peers = redis;
+            return std::vector<std::string>{"--redis", redis->address()};
+          }};
 }
 TEST_CASE("with Redis away it still stops on a signal", "[conventions]") {
   auto redis = redis_server::start();

@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include "test_backends.hpp"
+#include "testing/backends.hpp"
 #include "testing/conventions.hpp"
 #include "testing/redis.hpp"
 #include "testing/workshop_test.hpp"
@@ -299,22 +299,17 @@ TEST_CASE("with every backend down the client is closed at once, and the proxy g
                    "backend is resting, try them all anyway)");
 }
 
-TEST_CASE("the help flag prints usage and exits 0", "[conventions]") {
-  check_help_exits_zero();
-}
-TEST_CASE("a bad flag or value exits 2", "[conventions]") {
-  check_bad_flags_exit_two();
-  for (const char* bad : {"127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ":9999", "::1:9999"}) {
-    const auto result = run_to_exit({"--backend", bad});
-    if (result.exit_code != 2) {
-      fail(std::string{"`--backend "} + bad + "` to be refused with exit code 2",
-           "exit code " + std::to_string(result.exit_code), "--backend takes HOST:PORT");
-    }
-  }
-}
-TEST_CASE("SIGINT and SIGTERM stop it with exit 0 within a second", "[conventions]") {
-  auto backend = test_backend::start(behaviour::echo, "echo");
-  check_stops_on_signals(proxy_args({backend->address()}));
+program_conventions testing::this_program_conventions() {
+  return {.more_bad_flags = {{{"--backend", "127.0.0.1"}, "--backend takes HOST:PORT"},
+                             {{"--backend", "127.0.0.1:0"}, "--backend takes HOST:PORT"},
+                             {{"--backend", "127.0.0.1:70000"}, "--backend takes HOST:PORT"},
+                             {{"--backend", ":9999"}, "--backend takes HOST:PORT"},
+                             {{"--backend", "::1:9999"}, "--backend takes HOST:PORT"}},
+          .start_peers = [](std::shared_ptr<void>& peers) {
+            std::shared_ptr<test_backend> backend = test_backend::start(behaviour::echo, "echo");
+            peers = backend;
+            return proxy_args({backend->address()});
+          }};
 }
 TEST_CASE("it listens on port 8000 unless told otherwise", "[conventions]") {
   const auto result = run_to_exit({"--help"});

@@ -1,4 +1,4 @@
-// The bad-input matrix (issue 6, docs/guarantees.md): each case treats one solution the way a
+// The bad-input matrix (docs/guarantees.md): each case treats one solution the way a
 // hostile or broken peer would, then checks that the server still serves a fresh client
 // correctly and that its memory came back near where it started. --program names the folder
 // of the built solutions (build/solutions); each case picks its program there.
@@ -17,7 +17,7 @@
 #include <random>
 #include <thread>
 
-#include "../05-reverse-proxy/test_backends.hpp"
+#include "testing/backends.hpp"
 #include "testing/redis.hpp"
 #include "testing/workshop_test.hpp"
 

@@ -14,8 +14,18 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace workshop {
+
+// The error policy of every workshop program. An error a peer causes (it hangs up, resets,
+// refuses, is too slow) is part of the story, not an exception to it: co_await hands it back
+// beside the result, and the next line says what happens to that one client:
+//   auto [error, size] = co_await socket.async_read_some(buffer, workshop::use_tuple);
+//   if (error) break;  // this client is done; the server goes on
+// Lessons 01 and 02 start with plain asio::use_awaitable, which throws std::system_error, and
+// catch it once at the top of the client's coroutine; from the first read on they use this.
+inline constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 struct listen_address {
   std::string host = "127.0.0.1";  // --host: 0.0.0.0 opens it to the class
@@ -53,37 +63,31 @@ inline constexpr std::size_t default_max_clients = 10000;
 // Adds --max-clients to `app`, writing into `max_clients` (default: default_max_clients).
 void add_max_clients_flag(CLI::App& app, std::size_t& max_clients);
 
-// Counts one connected client for as long as it lives (a member of the session, or a parameter
-// of the client's coroutine); the count goes down when the ticket is destroyed.
-class client_ticket {
+// The accept loop's one call, with --max-clients built in:
+//   while (auto socket = co_await clients.accept(acceptor)) { ... serve *socket ... }
+// Each call returns the next client there is room for. A client past the limit is turned away
+// (sent `farewell` if its socket takes it at once, logged, closed) and the caller never sees it.
+// Accept errors are handled as keep_accepting_after says; nothing once the acceptor is closed.
+// A client counts for as long as its socket is open, whoever closes it: the gate remembers each
+// admitted socket (its descriptor and inode) and asks the kernel whether it is still open, so the
+// code that serves a client holds nothing for the count. One thread (the event loop) uses it.
+class client_gate {
  public:
-  explicit client_ticket(std::shared_ptr<std::size_t> count) : count_{std::move(count)} {}
-  client_ticket(client_ticket&& other) noexcept = default;
-  client_ticket& operator=(client_ticket&&) = delete;
-  ~client_ticket() {
-    if (count_) --*count_;
-  }
+  client_gate(std::size_t max_clients, std::string farewell)
+      : max_{max_clients}, farewell_{std::move(farewell)} {}
+  asio::awaitable<std::optional<asio::ip::tcp::socket>> accept(asio::ip::tcp::acceptor& acceptor);
+  std::size_t connected();  // admitted clients whose socket is still open
 
  private:
-  std::shared_ptr<std::size_t> count_;  // shared: a ticket may outlive the counter at shutdown
-};
-
-// How many clients are connected, against --max-clients. One thread (the event loop) uses it.
-class client_counter {
- public:
-  explicit client_counter(std::size_t max_clients) : max_{max_clients} {}
-  // A ticket for one more client, or nothing when max_clients are already connected.
-  std::optional<client_ticket> admit();
-  std::size_t count() const { return *count_; }  // clients connected now
-
- private:
+  struct admitted {
+    int descriptor;
+    unsigned long inode;  // a closed descriptor's number is reused; a socket's inode is not
+  };
+  bool has_room();
   std::size_t max_;
-  std::shared_ptr<std::size_t> count_ = std::make_shared<std::size_t>(0);
+  std::string farewell_;  // one short line, an HTTP answer, or "" (a proxy adds no bytes)
+  std::vector<admitted> admitted_;
 };
-
-// Turns away a client the server has no room for: writes `farewell` (one short line, or an
-// HTTP answer) if the socket takes it at once, logs it, and closes. It never waits on the client.
-void turn_away(asio::ip::tcp::socket& socket, std::string_view farewell);
 
 // Writes one log line to stderr: log("client ", id, " left").
 template <typename... Parts>

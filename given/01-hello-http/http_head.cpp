@@ -205,4 +205,11 @@ head_result parse_request_head(std::string_view received) {
   return result;
 }
 
+std::string error_response(std::string_view status) {
+  const std::string body = std::string{status} + "\n";
+  return "HTTP/1.1 " + std::string{status} +
+         "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+}
+
 }  // namespace http

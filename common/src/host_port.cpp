@@ -1,7 +1,9 @@
-#include "backend_address.hpp"
+#include "workshop/host_port.hpp"
 
 #include <algorithm>
 #include <cctype>
+
+namespace workshop {
 
 namespace {
 
@@ -28,7 +30,7 @@ bool valid_host(std::string_view host, bool bracketed) {
 
 }  // namespace
 
-std::optional<backend_address> parse_backend(std::string_view text) {
+std::optional<host_port> parse_host_port(std::string_view text) {
   std::string_view host;
   std::string_view port;
   const bool bracketed = !text.empty() && text.front() == '[';
@@ -49,16 +51,12 @@ std::optional<backend_address> parse_backend(std::string_view text) {
   }
   const auto port_number = parse_port(port);
   if (!port_number || !valid_host(host, bracketed)) return std::nullopt;
-  return backend_address{std::string{host}, *port_number};
+  return host_port{std::string{host}, *port_number};
 }
 
-std::vector<backend_address> default_backends() {
-  std::vector<backend_address> backends;
-  for (std::uint16_t port = 9999; port >= 9992; --port) backends.push_back({"127.0.0.1", port});
-  return backends;
+std::string to_string(const host_port& address) {
+  const bool ipv6 = address.host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
 }
 
-std::string to_string(const backend_address& backend) {
-  const bool ipv6 = backend.host.find(':') != std::string::npos;
-  return (ipv6 ? "[" + backend.host + "]" : backend.host) + ":" + std::to_string(backend.port);
-}
+}  // namespace workshop

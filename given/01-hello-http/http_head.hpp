@@ -1,6 +1,6 @@
 #pragma once
 // Reading one HTTP/1.x request head (RFC 9112: request line, header fields, blank line) out of
-// the bytes received so far. A pure function over bytes: no sockets, no Asio, so a unit test or
+// the bytes received so far, and the short answer to a request the server refuses. A pure function over bytes: no sockets, no Asio, so a unit test or
 // a fuzz target can call it on anything.
 #include <cstddef>
 #include <string>
@@ -35,5 +35,9 @@ struct head_result {
 
 // Looks for one request head at the start of `received` (the bytes read so far).
 head_result parse_request_head(std::string_view received);
+
+// The whole answer to a request the server refuses, e.g. error_response("400 Bad Request"):
+// the status, a plain-text body that repeats it, and Connection: close.
+std::string error_response(std::string_view status);
 
 }  // namespace http

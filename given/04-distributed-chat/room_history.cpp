@@ -1,6 +1,7 @@
 #include "room_history.hpp"
 
-#include <asio/experimental/as_tuple.hpp>
+#include "workshop/program.hpp"
+
 
 namespace {
 
@@ -41,7 +42,7 @@ std::shared_ptr<room_history::pending_join> room_history::expect_cut(const std::
 
 asio::awaitable<void> room_history::wait_for_cut(std::shared_ptr<pending_join> join) {
   if (join->cut_seen) co_return;
-  co_await join->cut_signal.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  co_await join->cut_signal.async_wait(workshop::use_tuple);
 }
 
 void room_history::cut_arrived(const std::string& token) {

@@ -3,8 +3,6 @@
 #include <hiredis.h>
 
 #include <algorithm>
-#include <asio/experimental/as_tuple.hpp>
-#include <charconv>
 
 #include "workshop/program.hpp"
 
@@ -14,7 +12,7 @@ namespace {
 using namespace std::chrono_literals;
 using asio::awaitable;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+using workshop::use_tuple;
 constexpr std::chrono::milliseconds first_retry{100};
 constexpr std::chrono::milliseconds last_retry{1000};
 
@@ -55,8 +53,6 @@ struct error_category : std::error_category {
         return "not connected to Redis";
       case error::connection_lost:
         return "the connection to Redis was lost before the reply";
-      case error::rejected:
-        return "Redis answered with an error";
       case error::protocol:
         return "Redis sent something hiredis could not parse";
     }
@@ -69,21 +65,6 @@ struct error_category : std::error_category {
 std::error_code make_error_code(error value) {
   static const error_category category;
   return {static_cast<int>(value), category};
-}
-
-std::optional<address> parse_address(std::string_view text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  unsigned port = 0;
-  const auto digits = text.substr(colon + 1);
-  const auto [end, problem] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (problem != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535)
-    return std::nullopt;
-  return address{std::string{text.substr(0, colon)}, static_cast<std::uint16_t>(port)};
-}
-
-std::string to_string(const address& where) {
-  return where.host + ':' + std::to_string(where.port);
 }
 
 std::string format(const command& words) {
@@ -121,20 +102,8 @@ void connection::start() {
       executor_, [self = shared_from_this()] { return self->keep_connected(); }, asio::detached);
 }
 
-void connection::stop() {
-  stopped_ = true;
-  std::error_code ignored;
-  socket_.close(ignored);
-  retry_timer_.cancel();
-  write_wakeup_.cancel();
-}
-
 awaitable<void> connection::wait_ready() {
-  while (!ready_ && !stopped_) co_await ready_signal_.async_wait(use_tuple);
-}
-
-void connection::on_ready(std::function<void()> callback) {
-  ready_callbacks_.push_back(std::move(callback));
+  while (!ready_) co_await ready_signal_.async_wait(use_tuple);
 }
 
 void connection::on_lost(std::function<void()> callback) {
@@ -150,50 +119,48 @@ void connection::send(std::string bytes) {
 void connection::become_ready() {
   ready_ = true;
   ready_signal_.cancel();  // wakes every wait_ready()
-  for (const auto& callback : ready_callbacks_) callback();
 }
 
+// Connects, serves the connection until it breaks, and tries again after a growing delay.
 awaitable<void> connection::keep_connected() {
   auto delay = first_retry;
-  while (!stopped_) {
-    std::error_code why = co_await connect_once();
-    if (!why) {
-      delay = first_retry;
-      connected_ = true;
-      workshop::log("redis: connected (", role_, " to ", to_string(where_), ")");
-      asio::co_spawn(
-          executor_,
-          [self = shared_from_this(), generation = ++generation_] {
-            return self->write_outgoing(generation);
-          },
-          asio::detached);
-      replies_to_skip_ = 0;
-      if (!name_.empty()) {
-        replies_to_skip_ = 1;
-        send(format({"CLIENT", "SETNAME", name_}));
-      }
-      handle_connected();
-      why = co_await read_replies();  // until the connection breaks
-      connected_ = ready_ = false;
-      outgoing_.clear();
-      std::error_code ignored;
-      socket_.close(ignored);
-      write_wakeup_.cancel();
-      handle_lost(why == make_error_code(error::protocol) ? error::protocol
-                                                          : error::connection_lost);
-      for (const auto& callback : lost_callbacks_) callback();
-      if (stopped_) break;
-      workshop::log("redis: lost (", why.message(), "), retrying in ", delay.count(), " ms (",
-                    role_, ")");
-    } else {
-      if (stopped_) break;
-      workshop::log("redis: cannot connect to ", to_string(where_), " (", why.message(),
+  while (true) {
+    if (const std::error_code why = co_await connect_once()) {
+      workshop::log("redis: cannot connect to ", workshop::to_string(where_), " (", why.message(),
                     "), retrying in ", delay.count(), " ms (", role_, ")");
+    } else {
+      delay = first_retry;
+      const std::error_code lost = co_await serve_connection();
+      workshop::log("redis: lost (", lost.message(), "), retrying in ", delay.count(), " ms (",
+                    role_, ")");
     }
     retry_timer_.expires_after(delay);
     co_await retry_timer_.async_wait(use_tuple);
     delay = std::min(delay * 2, last_retry);
   }
+}
+
+awaitable<std::error_code> connection::serve_connection() {
+  connected_ = true;
+  workshop::log("redis: connected (", role_, " to ", workshop::to_string(where_), ")");
+  asio::co_spawn(
+      executor_,
+      [self = shared_from_this(), generation = ++generation_] {
+        return self->write_outgoing(generation);
+      },
+      asio::detached);
+  replies_to_skip_ = name_.empty() ? 0 : 1;
+  if (!name_.empty()) send(format({"CLIENT", "SETNAME", name_}));
+  handle_connected();
+  const std::error_code why = co_await read_replies();  // until the connection breaks
+  connected_ = ready_ = false;
+  outgoing_.clear();
+  std::error_code ignored;
+  socket_.close(ignored);
+  write_wakeup_.cancel();
+  handle_lost(why == make_error_code(error::protocol) ? error::protocol : error::connection_lost);
+  for (const auto& callback : lost_callbacks_) callback();
+  co_return why;
 }
 
 awaitable<std::error_code> connection::connect_once() {
@@ -229,7 +196,6 @@ awaitable<std::error_code> connection::read_replies() {
         continue;
       }
       handle_reply(std::move(answer));
-      if (stopped_) co_return make_error_code(asio::error::operation_aborted);
     }
   }
 }
@@ -280,17 +246,6 @@ awaitable<std::pair<std::error_code, std::vector<reply>>> client::execute(
   send(std::move(bytes));
   co_await pending->done.async_wait(use_tuple);
   co_return std::pair{pending->error, std::move(pending->replies)};
-}
-
-awaitable<std::error_code> client::publish(std::string channel, std::string message) {
-  std::vector<command> one{command{"PUBLISH", std::move(channel), std::move(message)}};
-  auto [failure, replies] = co_await execute(std::move(one));
-  if (failure) co_return failure;
-  if (replies.front().type == reply::kind::error) {
-    workshop::log("redis: PUBLISH failed: ", replies.front().text);
-    co_return make_error_code(error::rejected);
-  }
-  co_return std::error_code{};
 }
 
 void client::handle_connected() {

@@ -1,4 +1,4 @@
-#include "test_backends.hpp"
+#include "testing/backends.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

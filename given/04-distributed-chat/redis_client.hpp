@@ -1,12 +1,8 @@
 #pragma once
 // A small Redis client for the workshop: hiredis (0.14) parses the replies and formats the
 // commands, Asio owns the socket, so Redis runs on the same io_context as the chat's clients.
-// Students use it like Node's redis client, with coroutines; they never need to edit it.
-//
-//   auto publisher = redis::client::create(io.get_executor(), where);   // redis.createClient()
-//   co_await publisher->publish("chat channel", json);                 // pubClient.publish(...)
-//   auto subscriber = redis::subscriber::create(io.get_executor(), where);
-//   subscriber->subscribe("chat channel", on_message);                // subClient.subscribe(...)
+// Provided: students use it like Node's redis client, with coroutines, and never edit it.
+// lessons/04-distributed-chat/distributed_chat.cpp shows every call it offers.
 //
 // Each connection connects, and whenever it is lost reconnects with a growing delay
 // (100 ms doubling up to 1 s), logging every transition on stderr ("redis: connected ...",
@@ -17,23 +13,18 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <system_error>
 #include <vector>
+
+#include "workshop/host_port.hpp"
 
 struct redisReader;
 
 namespace redis {
 
-// Where Redis listens.
-struct address {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 6379;
-};
-std::optional<address> parse_address(std::string_view text);  // "HOST:PORT", or nothing
-std::string to_string(const address& where);                  // "HOST:PORT"
+// Where Redis listens: "HOST:PORT", read by workshop::parse_host_port.
+using address = workshop::host_port;
 
 // One reply, as Redis sent it.
 struct reply {
@@ -54,7 +45,6 @@ std::string format(const command& words);
 enum class error {
   not_connected = 1,  // Redis is away right now: nothing was sent
   connection_lost,    // the connection broke before the reply came: it may or may not have run
-  rejected,           // Redis answered with an error reply (logged)
   protocol,           // Redis sent bytes hiredis could not parse
 };
 std::error_code make_error_code(error value);
@@ -63,12 +53,10 @@ std::error_code make_error_code(error value);
 class connection : public std::enable_shared_from_this<connection> {
  public:
   virtual ~connection();
-  void start();                                   // connects now, and again whenever lost
-  void stop();                                    // closes the connection, no more retries
-  bool ready() const { return ready_; }           // connected (and resubscribed) right now
-  asio::awaitable<void> wait_ready();             // returns once connected (at once if it is)
-  void on_ready(std::function<void()> callback);  // called after each (re)connection
-  void on_lost(std::function<void()> callback);   // called each time the connection is lost
+  void start();                                  // connects now, and again whenever lost
+  bool ready() const { return ready_; }          // connected (and resubscribed) right now
+  asio::awaitable<void> wait_ready();            // returns once connected (at once if it is)
+  void on_lost(std::function<void()> callback);  // called each time the connection is lost
   // Names the connection in Redis's CLIENT LIST (CLIENT SETNAME, no spaces), from the next
   // connection on: tests and operators can see who is connected.
   void set_name(std::string name) { name_ = std::move(name); }
@@ -85,6 +73,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
  private:
   asio::awaitable<void> keep_connected();
+  asio::awaitable<std::error_code> serve_connection();  // from connected until it breaks
   asio::awaitable<std::error_code> connect_once();
   asio::awaitable<std::error_code> read_replies();
   asio::awaitable<void> write_outgoing(std::uint64_t generation);
@@ -103,8 +92,6 @@ class connection : public std::enable_shared_from_this<connection> {
   std::uint64_t generation_ = 0;     // one per connection: a writer from an old one stops
   bool connected_ = false;
   bool ready_ = false;
-  bool stopped_ = false;
-  std::vector<std::function<void()>> ready_callbacks_;
   std::vector<std::function<void()>> lost_callbacks_;
 };
 
@@ -117,8 +104,6 @@ class client : public connection {
   // error::not_connected while Redis is away: the caller decides whether to keep and retry.
   asio::awaitable<std::pair<std::error_code, std::vector<reply>>> execute(
       std::vector<command> commands);
-  // PUBLISH channel message.
-  asio::awaitable<std::error_code> publish(std::string channel, std::string message);
 
  private:
   using connection::connection;
