@@ -305,11 +305,11 @@ def failure_state(case, cases):
 
 class Hints:
     """One lesson's HINTS.md: its sections (a step, or a group like Conventions), each with a
-    title, the tests it names and its tiers (plus tiers written for one test)."""
+    title and its tiers (plus the tiers written for one test)."""
 
     def __init__(self, folder):
         self.path = os.path.join(ROOT, "lessons", folder, "HINTS.md")
-        self.sections = []  # [(key, title, tests, {tier: text}, {(tier, test): text})]
+        self.sections = []  # [(key, title, unused, {tier: text}, {(tier, test name): text})]
         if not os.path.exists(self.path):
             return
         section, tier_key, lines = None, None, []
@@ -339,9 +339,7 @@ class Hints:
                     tier_key, lines = ((number, tier.group(2)) if tier.group(2) else number), []
                 elif section is not None and tier_key is not None:
                     lines.append(line)
-                elif section is not None:
-                    section[2].extend(re.findall(r"`([^`]+)`", line) if "Tests:" in line
-                                      or section[2] and line.strip() else [])
+            close_tier()
 
     def section(self, step):
         key = step if isinstance(step, int) else str(step).lower()
@@ -824,8 +822,10 @@ def test_list(folder, build):
     lines = [f"The tests, by step: {plural(len(cases), 'test')} (generated from "
              f"tests/{folder}/ by `python3 tools/loop.py test-list --write`; CI checks it):", ""]
     for step, step_cases in by_step(cases).items():
-        names = "; ".join(f"*{c.name}*" for c in step_cases)
-        lines.append(f"- {step_label(step).capitalize()} ({len(step_cases)}): {names}")
+        lines.append(f"- **{step_label(step).capitalize()}** ({plural(len(step_cases), 'test')}; "
+                     f"`./workshop check {folder[:2]} --step {step}`)" if isinstance(step, int)
+                     else f"- **{step_label(step).capitalize()}** ({plural(len(step_cases), 'test')})")
+        lines.extend(f"  - {c.name}" for c in step_cases)
     return "\n".join(lines)
 
 
