@@ -208,12 +208,13 @@ def run_tests(folder, spec=None):
 
 
 def fingerprint(folder):
-    """Changes whenever a file of the lesson or of its tests is saved, made or removed."""
+    """Changes whenever a source of the lesson or of its tests is saved, made or removed (not
+    its README or HINTS.md: they change no result)."""
     digest = hashlib.sha1()
     for tree in ("lessons", "tests"):
         for directory, _, files in sorted(os.walk(os.path.join(ROOT, tree, folder))):
             for name in sorted(files):
-                if name.startswith(".") or name.endswith(("~", ".swp")):
+                if name.startswith(".") or name.endswith(("~", ".swp", ".md")):
                     continue
                 path = os.path.join(directory, name)
                 try:
@@ -288,15 +289,15 @@ def plural(count, word):
 
 
 def failure_state(case, cases):
-    """One sentence on the state the lesson failed in, so the hint reads in its context."""
+    """A few words on the state the lesson failed in, so the hint reads in its context."""
     mine = by_step(cases)[case.step]
     failing = [c for c in mine if not c.passed]
-    everything = [c for c in cases if not c.passed]
-    if len(everything) == len(cases) and len(cases) > 1:
-        return f"every test fails ({len(cases)} of {len(cases)})"
-    if len(failing) == 1 and len(mine) > 1:
-        return (f"only this test of {step_label(case.step)} fails "
-                f"({len(mine) - 1} of {len(mine)} pass)")
+    if all(not c.passed for c in cases) and len(cases) > 1:
+        return f"every test fails: 0 of {len(cases)} pass"
+    if len(mine) == 1:
+        return f"the only test of {step_label(case.step)}"
+    if len(failing) == 1:
+        return f"the only one of {step_label(case.step)} that fails: {len(mine) - 1} of {len(mine)} pass"
     return f"{len(failing)} of {len(mine)} tests of {step_label(case.step)} fail"
 
 
@@ -422,6 +423,11 @@ def check_lesson(folder, step=None):
     scope = f"step {step} of lesson {number}" if step is not None else f"lesson {number}"
     say(f"testing {scope} against your program ({shown(test_command(folder)[2])})")
     cases = run_tests(folder, step_spec(step) if step is not None else None)
+    shared_step = not cases and isinstance(step, int)
+    if shared_step:
+        print(f"  (no test belongs to step {step} alone: running the tests that need it with a "
+              "later step)")
+        cases = run_tests(folder, f"[step{step}]")
     if not cases:
         die("the tests did not run (see above)"
             + (f"; does step {step} exist? ./workshop hint {number} lists the steps"
@@ -447,6 +453,10 @@ def check_lesson(folder, step=None):
             print("  That was the last lesson. ./workshop status shows them all.")
         return 0
 
+    if shared_step:  # the tests that need step K with a later one: their hint is step K's
+        failing = Case(failing.name, [f"step{step}"], False, failing.failures, failing.seconds,
+                       failing.where)
+        cases = [failing] + [c for c in cases if c.name != failing.name and c.passed]
     say(f"the first failing test of {step_label(failing.step)}: \"{failing.name}\" "
         f"({failure_state(failing, cases)})")
     if failing.where:
