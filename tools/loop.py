@@ -91,6 +91,7 @@ class Case:
     def __init__(self, name, tags, passed, failures=(), seconds=0.0, where=""):
         self.name, self.tags, self.passed = name, list(tags), passed
         self.failures, self.seconds, self.where = list(failures), seconds, where
+        self.about = None  # the step a failure is about: first_failure() says
 
     @property
     def steps(self):
@@ -268,13 +269,24 @@ def by_step(cases):
     return dict(sorted(table.items(), key=lambda item: step_order(item[0])))
 
 
-def first_failure(cases):
-    """The case to work on next: the first failing case of the first step that has one."""
-    for _, step_cases in by_step(cases).items():
-        for case in step_cases:
-            if not case.passed:
-                return case
-    return None
+def first_failure(cases, asked=None):
+    """The failing case to work on next, with `.about` set to the step its failure is about:
+    the first step it needs that no passing test covers yet (a test of steps 1 and 4 that fails
+    once step 1's own test passes is about step 4), or `asked` when one step was checked."""
+    done = {k for c in cases if c.passed for k in c.steps}
+    best = None
+    for index, case in enumerate(cases):
+        if case.passed:
+            continue
+        about = asked if asked is not None else next(
+            (k for k in case.steps if k not in done), case.step)
+        key = (step_order(about), step_order(case.step), index)
+        if best is None or key < best[0]:
+            best = (key, case, about)
+    if best is None:
+        return None
+    best[1].about = best[2]
+    return best[1]
 
 
 def print_progress(cases):
@@ -290,15 +302,16 @@ def plural(count, word):
 
 def failure_state(case, cases):
     """A few words on the state the lesson failed in, so the hint reads in its context."""
-    mine = by_step(cases)[case.step]
+    step = case.about
+    mine = [c for c in cases if c.step == step] or [c for c in cases if step in c.steps]
     failing = [c for c in mine if not c.passed]
     if all(not c.passed for c in cases) and len(cases) > 1:
         return f"every test fails: 0 of {len(cases)} pass"
     if len(mine) == 1:
-        return f"the only test of {step_label(case.step)}"
+        return f"the only test of {step_label(step)}"
     if len(failing) == 1:
-        return f"the only one of {step_label(case.step)} that fails: {len(mine) - 1} of {len(mine)} pass"
-    return f"{len(failing)} of {len(mine)} tests of {step_label(case.step)} fail"
+        return f"the only one of {step_label(step)} that fails: {len(mine) - 1} of {len(mine)} pass"
+    return f"{len(failing)} of {len(mine)} tests of {step_label(step)} fail"
 
 
 # ---- HINTS.md ----
@@ -423,8 +436,7 @@ def check_lesson(folder, step=None):
     scope = f"step {step} of lesson {number}" if step is not None else f"lesson {number}"
     say(f"testing {scope} against your program ({shown(test_command(folder)[2])})")
     cases = run_tests(folder, step_spec(step) if step is not None else None)
-    shared_step = not cases and isinstance(step, int)
-    if shared_step:
+    if not cases and isinstance(step, int):
         print(f"  (no test belongs to step {step} alone: running the tests that need it with a "
               "later step)")
         cases = run_tests(folder, f"[step{step}]")
@@ -437,7 +449,7 @@ def check_lesson(folder, step=None):
     say(f"{passing} of {plural(len(cases), 'test')} pass")
     print_progress(cases)
 
-    failing = first_failure(cases)
+    failing = first_failure(cases, step)
     if failing is None:
         if step is not None:
             say(f"step {step} passes ({plural(len(cases), 'test')}). "
@@ -453,11 +465,7 @@ def check_lesson(folder, step=None):
             print("  That was the last lesson. ./workshop status shows them all.")
         return 0
 
-    if shared_step:  # the tests that need step K with a later one: their hint is step K's
-        failing = Case(failing.name, [f"step{step}"], False, failing.failures, failing.seconds,
-                       failing.where)
-        cases = [failing] + [c for c in cases if c.name != failing.name and c.passed]
-    say(f"the first failing test of {step_label(failing.step)}: \"{failing.name}\" "
+    say(f"the first failing test of {step_label(failing.about)}: \"{failing.name}\" "
         f"({failure_state(failing, cases)})")
     if failing.where:
         print(f"  the test: {failing.where}")
@@ -466,23 +474,23 @@ def check_lesson(folder, step=None):
         for line in failure.strip().splitlines():
             print(f"  {line.rstrip()}" if line.strip() else "")
     print()
-    print_hint(folder, failing.step, 1, failing)
+    print_hint(folder, failing.about, 1, failing)
     say("what next")
     nn = number
     rows = []
-    if isinstance(failing.step, int):
-        files = todo_files(folder, failing.step)
-        print(f"  Read step {failing.step} in lessons/{folder}/README.md"
-              + (f", then edit {' '.join(files)} (TODO step {failing.step})" if files else ""))
+    if isinstance(failing.about, int):
+        files = todo_files(folder, failing.about)
+        print(f"  Read step {failing.about} in lessons/{folder}/README.md"
+              + (f", then edit {' '.join(files)} (TODO step {failing.about})" if files else ""))
         if step is None:
-            rows.append((f"./workshop check {nn} --step {failing.step}",
-                         f"run only step {failing.step}'s tests"))
+            rows.append((f"./workshop check {nn} --step {failing.about}",
+                         f"run only step {failing.about}'s tests"))
         else:
-            rows.append((f"./workshop check {nn} --step {failing.step}", "run these tests again"))
+            rows.append((f"./workshop check {nn} --step {failing.about}", "run these tests again"))
     else:
         print(f"  Read lessons/{folder}/README.md; what you changed: git diff lessons/{folder}")
         rows.append((f"./workshop check {nn}", "run the tests again"))
-    rows.append((f"./workshop hint {nn} {failing.step} --more", "a more explicit hint"))
+    rows.append((f"./workshop hint {nn} {failing.about} --more", "a more explicit hint"))
     rows.append((f"./workshop watch {nn}", "check again on every save"))
     for command, what in rows:
         print(f"  {command:<34} {what}")
@@ -557,9 +565,9 @@ def cmd_hint(args):
             for heading in hints.headings():
                 print(f"  {heading}")
             return 0
-        step = failing.step
+        step = failing.about
         print(f"  (the test that fails first: \"{failing.name}\")")
-    if failing is not None and failing.step != step:
+    if failing is not None and failing.about != step:
         failing = None  # the hint asked for is about another step than the last failure
     if not hints.tiers(step):
         sys.stderr.write(f"No hints for {step_label(step)} of lesson {nn}. The steps with hints:\n")
@@ -632,10 +640,10 @@ def cmd_status(args):
         failing = first_failure(cases_of[folder])
         if failing is None:
             line += "done"
-        elif isinstance(failing.step, int):
-            line += f"./workshop check {nn} --step {failing.step}"
+        elif isinstance(failing.about, int):
+            line += f"./workshop check {nn} --step {failing.about}"
         else:
-            line += f"./workshop check {nn}   ({failing.step})"
+            line += f"./workshop check {nn}   ({failing.about})"
         print(line)
     print()
     print("Each cell: tests that pass / tests of that step (a test counts for the last step it "
