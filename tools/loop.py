@@ -25,7 +25,7 @@ import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wslib import (ROOT, built, build_dir, catch_spec, die, lesson_dir, lesson_dirs,  # noqa: E402
+from wslib import (ROOT, built, build_dir, die, lesson_dir, lesson_dirs,  # noqa: E402
                    program_of, say)
 
 BUILD = build_dir()

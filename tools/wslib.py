@@ -21,6 +21,7 @@ READY = re.compile(r"^listening on (.+):(\d+)$")  # docs/programs.md: the first 
 
 def say(message):
     """A step the tool takes, on stderr, in bold on a terminal."""
+    sys.stdout.flush()  # what was printed before comes before it, also in a file
     if sys.stderr.isatty():
         sys.stderr.write(f"\033[1m==> {message}\033[0m\n")
     else:
