@@ -10,6 +10,7 @@ say() { if [ -t 2 ]; then printf '\033[1m==> %s\033[0m\n' "$*" >&2; else printf 
 die() { printf 'workshop: %s\n' "$*" >&2; exit 2; }
 [ "${1:-}" = demo ] || die "${1:-}: comes with tools/demo.py"
 shift
+[ "${1:-}" != --no-build ] || shift  # ./workshop has built what it runs
 
 DEMO_PIDS=()  # everything the demo started, stopped by pid (and only that) when it ends
 DEMO_DIR=""

@@ -24,6 +24,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
+sys.dont_write_bytecode = True  # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wslib import (ROOT, built, build_dir, die, lesson_dir, lesson_dirs,  # noqa: E402
                    program_of, say)
