@@ -766,10 +766,23 @@ def quiet(command, stdin=""):
 def detail(package, command):
     """A version or a capability worth showing, or "" (never fails)."""
     if package == "g++":
-        ok, _ = quiet(["g++", "-std=c++20", "-fsyntax-only", "-x", "c++", "-"],
-                      "#include <coroutine>\nint main() {}\n")
+        compiles = [quiet(["g++", "-std=c++20", "-fsyntax-only", "-x", "c++", "-"], source)[0] == 0
+                    for source in ("#include <asio.hpp>\nasio::awaitable<int> answer() "
+                                   "{ co_return 42; }\nint main() {}\n",
+                                   "#include <coroutine>\nint main() {}\n")]
         version = quiet(["g++", "-dumpfullversion"])[1]
-        return version + (", C++20 coroutines" if ok == 0 else ": NO C++20 coroutines (need g++ 11+)")
+        if compiles[0]:
+            return version + ", C++20 coroutines (asio::awaitable compiles)"
+        return version + (", C++20 coroutines" if compiles[1]
+                          else ": NO C++20 coroutines (need g++ 11+)")
+    headers = {"catch2": ("/usr/include/catch2/catch.hpp", "CATCH_VERSION_"),
+               "libcli11-dev": ("/usr/include/CLI/Version.hpp", "CLI11_VERSION_"),
+               "nlohmann-json3-dev": ("/usr/include/nlohmann/json.hpp", "NLOHMANN_JSON_VERSION_")}
+    if package in headers and os.path.exists(headers[package][0]):
+        with open(headers[package][0], errors="replace") as header:
+            parts = re.findall(rf"#define {headers[package][1]}(?:MAJOR|MINOR|PATCH) (\d+)",
+                               header.read())
+        return ".".join(parts[:3])
     if package == "cmake":
         return quiet(["cmake", "--version"])[1].splitlines()[0].replace("cmake version ", "")
     if package == "libasio-dev":
