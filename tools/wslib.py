@@ -1,9 +1,11 @@
 """What every workshop tool shares: the repository's root, messages, installing Debian packages,
-and starting a workshop program (or Redis) by pid and waiting for its ready line.
+the lessons and their programs, Catch2's test names, and starting a workshop program (or Redis)
+by pid and waiting for its ready line.
 
 Standard library only: a bare Debian 12 has python3 once ./workshop installed it, and nothing else.
 From a shell script:  port=$(python3 tools/wslib.py wait-ready FILE PID [SECONDS])
 """
+import glob
 import os
 import re
 import shutil
@@ -19,6 +21,7 @@ READY = re.compile(r"^listening on (.+):(\d+)$")  # docs/programs.md: the first 
 
 def say(message):
     """A step the tool takes, on stderr, in bold on a terminal."""
+    sys.stdout.flush()  # what was printed before comes before it, also in a file
     if sys.stderr.isatty():
         sys.stderr.write(f"\033[1m==> {message}\033[0m\n")
     else:
@@ -32,14 +35,14 @@ def die(message, code=2):
 
 
 def missing_packages(packages):
-    """The Debian packages of the list that are not installed."""
-    missing = []
-    for package in packages:
-        status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package],
-                                capture_output=True, text=True).stdout
-        if "install ok installed" not in status:
-            missing.append(package)
-    return missing
+    """The Debian packages of the list that are not installed (one dpkg-query for all)."""
+    if not packages:
+        return []
+    listed = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Status}\n"] + list(packages),
+                            capture_output=True, text=True).stdout
+    installed = {line.split()[0] for line in listed.splitlines()
+                 if line.endswith("install ok installed")}
+    return [package for package in packages if package not in installed]
 
 
 def install_packages(packages, why):
@@ -53,6 +56,90 @@ def install_packages(packages, why):
     subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=environment)
     subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + missing,
                    check=True, env=environment, stdout=subprocess.DEVNULL)
+
+
+# ---- lessons, their programs and their tests: found from the files, wherever they live ----
+
+
+def lesson_dirs():
+    """["01-hello-http", ...]: the folders under lessons/, in order."""
+    return sorted(os.path.basename(d.rstrip("/"))
+                  for d in glob.glob(os.path.join(ROOT, "lessons", "[0-9][0-9]-*/")))
+
+
+def lesson_dir(number):
+    """"03" or "3" -> "03-chat-server"; dies naming the lessons if there is none."""
+    if not str(number).isdigit():
+        die(f"not a lesson number: {number} (./workshop list shows them)")
+    prefix = f"{int(number):02d}-"
+    for folder in lesson_dirs():
+        if folder.startswith(prefix):
+            return folder
+    die(f"no lesson {number} (./workshop list shows them)")
+
+
+def _first_match(pattern, paths):
+    for path in paths:
+        try:
+            with open(path) as text:
+                found = re.search(pattern, text.read(), re.MULTILINE)
+        except OSError:
+            continue
+        if found:
+            return found.group(1)
+    return None
+
+
+def program_of(folder):
+    """The program lesson `folder` builds ("chat_server"): what its tests run (tests/NN/
+    CMakeLists.txt, PROGRAM), else the first workshop_program() of the lesson or the solution."""
+    return (_first_match(r"workshop_lesson_tests\(\s*PROGRAM\s+(\w+)",
+                         glob.glob(os.path.join(ROOT, "tests", folder, "**", "CMakeLists.txt"),
+                                   recursive=True))
+            or _first_match(r"^\s*workshop_program\(\s*lessons\s+(\w+)",
+                            [os.path.join(ROOT, "lessons", folder, "CMakeLists.txt")])
+            or _first_match(r"^\s*workshop_program\(\s*solutions\s+(\w+)",
+                            glob.glob(os.path.join(ROOT, "solutions", folder, "**",
+                                                   "CMakeLists.txt"), recursive=True)))
+
+
+def build_dir():
+    """The build folder: build/, or WORKSHOP_BUILD."""
+    return os.path.abspath(os.environ.get("WORKSHOP_BUILD") or os.path.join(ROOT, "build"))
+
+
+def built(build, tree, folder, name):
+    """The path of a built program or test: BUILD/TREE/FOLDER/NAME, else wherever the build put
+    it (a folder moved in the sources moves in the build too)."""
+    path = os.path.join(build, tree, folder, name)
+    if os.path.exists(path):
+        return path
+    found = sorted(glob.glob(os.path.join(build, tree, "**", name), recursive=True))
+    return found[0] if found else path
+
+
+CATCH_SPECIAL = set('\\[],*"~')
+
+
+def catch_spec(name):
+    """A test case's name as Catch2's command line matches it literally (\\ before each of
+    \\ [ ] , * " ~)."""
+    return "".join("\\" + c if c in CATCH_SPECIAL else c for c in name)
+
+
+def list_cases(test_binary):
+    """[(name, [tags])] from Catch2's --list-tests."""
+    # Catch2 2.x exits with the number of cases it listed, so the exit code says nothing here.
+    text = subprocess.run([test_binary, "--list-tests"], capture_output=True, text=True).stdout
+    cases = []
+    for line in text.splitlines():
+        if line.startswith("      ") and cases and line.strip().startswith("["):
+            cases[-1][1].extend(re.findall(r"\[([^\]]+)\]", line))
+        elif line.startswith("  ") and not line.startswith("   "):
+            cases.append((line.strip(), []))
+        elif line.startswith("    ") and cases and not line.strip().startswith("["):
+            cases[-1] = (cases[-1][0] + " " + line.strip(), cases[-1][1])  # a wrapped name
+    return cases
 
 
 def wait_ready(path, pid, timeout=15.0):
@@ -82,6 +169,12 @@ def alive(pid):
     except ChildProcessError:
         pass  # not our child: ask the kernel
     try:
+        with open(f"/proc/{pid}/stat") as stat:
+            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return False  # exited, not yet reaped by its parent
+    except (OSError, IndexError):
+        pass
+    try:
         os.kill(pid, 0)
         return True
     except ProcessLookupError:
@@ -92,7 +185,7 @@ class Program:
     """A program started in the background, its stdout in LOG_DIR/NAME.out and stderr in
     NAME.log; started() waits for the ready line. Stopped by its pid, and only that."""
 
-    def __init__(self, argv, name, log_dir, env=None):
+    def __init__(self, argv, name, log_dir, env=None, preexec_fn=None):
         self.name = name
         self.argv = [str(a) for a in argv]
         self.out_path = os.path.join(log_dir, name + ".out")
@@ -100,7 +193,7 @@ class Program:
         with open(self.out_path, "w") as out, open(self.log_path, "a") as log:
             self.process = subprocess.Popen(self.argv, stdout=out, stderr=log,
                                             stdin=subprocess.DEVNULL, env=env,
-                                            start_new_session=True)
+                                            start_new_session=True, preexec_fn=preexec_fn)
         self.pid = self.process.pid
         self.host, self.port = None, None
 
@@ -146,12 +239,13 @@ def free_port():
 class Redis(Program):
     """A redis-server of our own on a free port, nothing saved to disk."""
 
-    def __init__(self, log_dir, name="redis", port=None):
+    def __init__(self, log_dir, name="redis", port=None, extra=(), preexec_fn=None):
         if not shutil.which("redis-server"):
             die("redis-server is missing: ./workshop doctor says how to install it")
         self.fixed_port = port or free_port()
         super().__init__(["redis-server", "--port", self.fixed_port, "--bind", "127.0.0.1",
-                          "--save", "", "--appendonly", "no"], name, log_dir)
+                          "--save", "", "--appendonly", "no", *extra], name, log_dir,
+                         preexec_fn=preexec_fn)
 
     def started(self, timeout=10.0):
         deadline = time.monotonic() + timeout

@@ -28,12 +28,8 @@ log="$(mktemp)"
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$ready" "$log"' EXIT
 
-for _ in $(seq 50); do
-  grep -q '^listening on ' "$ready" && break
-  sleep 0.1
-done
-port="$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$ready")"
-[ -n "$port" ] || { echo "run.sh: hello_http did not start: $(cat "$log")" >&2; exit 1; }
+port=$(python3 "$ROOT/tools/wslib.py" wait-ready "$ready" "$server" 5) ||
+  { echo "run.sh: hello_http did not start: $(cat "$log")" >&2; exit 1; }
 
 echo "hello_http (pid $server) on port $port, --delay-ms $DELAY_MS; $CLIENTS clients at once:" >&2
 status=0

@@ -25,12 +25,8 @@ trap cleanup EXIT
 start_server() {
   "$SERVER" --port 0 >"$work/out" 2>"$work/err" &
   server_pid=$!
-  for _ in $(seq 100); do
-    grep -q '^listening on ' "$work/out" 2>/dev/null && break
-    sleep 0.05
-  done
-  port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/out")
-  [ -n "$port" ] || { echo "run.sh: chat_server did not start" >&2; exit 1; }
+  port=$(python3 "$ROOT/tools/wslib.py" wait-ready "$work/out" "$server_pid" 5) ||
+    { echo "run.sh: chat_server did not start" >&2; exit 1; }
 }
 
 stop_server() {

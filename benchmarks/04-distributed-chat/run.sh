@@ -32,19 +32,12 @@ start() {
   local name="$1"; shift
   "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
   PIDS+=($!)
-  local i
-  for i in $(seq 100); do
-    if grep -q '^listening on ' "$TMP/$name.out"; then
-      PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$TMP/$name.out" | head -n1)
-      return 0
-    fi
-    sleep 0.05
-  done
+  PORT=$(python3 "$ROOT/tools/wslib.py" wait-ready "$TMP/$name.out" "${PIDS[-1]}" 5) && return 0
   echo "$name did not start: $(cat "$TMP/$name.err")" >&2
   exit 1
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import wslib; print(wslib.free_port())' "$ROOT/tools"; }
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$TMP/redis.log" 2>&1 &

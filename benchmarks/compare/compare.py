@@ -16,14 +16,15 @@ import os
 import platform
 import re
 import resource
-import select
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import wslib  # noqa: E402  the ready line, programs and Redis started by pid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NODE_DIR = os.path.join(ROOT, "reference", "node")
@@ -40,36 +41,16 @@ def raise_fd_limit():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-class Server:
-    """A program under test: started, waited for (its ready line), measured, stopped."""
+class Server(wslib.Program):
+    """A program under test: started, waited for (its ready line), measured, stopped. Its
+    stdout is LOG_DIR/NAME.out, its stderr NAME.log (tools/wslib.py)."""
 
     def __init__(self, command, name):
-        self.name = name
-        self.command = command
-        self.log = open(os.path.join(LOG_DIR, name + ".stderr"), "ab")
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log,
-                                        stdin=subprocess.DEVNULL, preexec_fn=raise_fd_limit)
-        line = self._read_line(15.0)
-        match = re.match(r"listening on (.+):(\d+)$", line or "")
-        if not match:
-            self.stop()
-            raise RuntimeError(f"{' '.join(command)}: no ready line within 15 s (got {line!r}); "
-                               f"see {self.log.name}")
-        self.port = int(match.group(2))
-
-    def _read_line(self, timeout):
-        deadline = time.monotonic() + timeout
-        data = b""
-        fd = self.process.stdout.fileno()
-        while not data.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                return None
-            chunk = os.read(fd, 1)
-            if not chunk:
-                return None
-            data += chunk
-        return data.decode(errors="replace").strip()
+        super().__init__(command, name, LOG_DIR, preexec_fn=raise_fd_limit)
+        try:
+            self.started(15.0)
+        except RuntimeError as failed:
+            raise RuntimeError(f"{failed}; see {self.log_path}") from None
 
     def peak_memory_mib(self):
         """VmHWM: the most resident memory the process has had since it started."""
@@ -82,19 +63,8 @@ class Server:
             pass
         return float("nan")
 
-    def alive(self):
-        return self.process.poll() is None
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(3)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process.stdout.close()
-        self.log.close()
+    def stop(self, timeout=3.0):
+        return super().stop(timeout)
 
 
 def program_command(kind, lesson, program, args):
@@ -108,33 +78,15 @@ def start(kind, lesson, program, args=()):
     return Server(program_command(kind, lesson, program, args), f"{kind}-{program}")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = wslib.free_port
 
 
-class Redis:
+class Redis(wslib.Redis):
     """A private redis-server on a free port, for the distributed chat."""
 
     def __init__(self):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--maxclients", "10000"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=raise_fd_limit)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait()
+        super().__init__(LOG_DIR, extra=("--maxclients", "10000"), preexec_fn=raise_fd_limit)
+        self.started(10.0)
 
 
 # ---------------------------------------------------------------- load tools

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs one lesson's Catch2 tests against the talk's Node.js original and reports each case.
 
-Used by `./workshop test --against node`. Each test case runs in its own process (one case
+Used by `./workshop test --against node [NN...]` (as `against_node.py --lessons [NN...]`: each
+lesson with a solution and a Node.js original, built in $WORKSHOP_BUILD). Each test case runs in its own process (one case
 that hangs or crashes cannot hide the others), with --program pointing at a small wrapper
 script that execs `node reference/node/PROGRAM.js "$@"`. The results are printed, saved as
 JSON, and written as a markdown table into the lesson's README between
@@ -18,9 +19,12 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from wslib import (ROOT, build_dir, built, catch_spec, lesson_dir, lesson_dirs, list_cases,  # noqa: E402
+                   program_of, say)
+
 BEGIN = "<!-- node-results:begin -->"
 END = "<!-- node-results:end -->"
-CATCH_SPECIAL = set('\\[],*"~')
 
 
 def write_wrapper(path, script):
@@ -34,25 +38,6 @@ def write_wrapper(path, script):
                   '[ -z "${WORKSHOP_NODE_RAN:-}" ] || : >>"$WORKSHOP_NODE_RAN"\n'
                   f'exec node "{script}" "$@"\n')
     os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-
-
-def list_cases(test_binary):
-    """[(name, [tags])] from Catch2's --list-tests."""
-    # Catch2 2.x exits with the number of cases it listed, so the exit code says nothing here.
-    text = subprocess.run([test_binary, "--list-tests"], capture_output=True, text=True).stdout
-    cases = []
-    for line in text.splitlines():
-        if line.startswith("      ") and cases and line.strip().startswith("["):
-            cases[-1][1].extend(re.findall(r"\[([^\]]+)\]", line))
-        elif line.startswith("  ") and not line.startswith("   "):
-            cases.append((line.strip(), []))
-        elif line.startswith("    ") and cases and not line.strip().startswith("["):
-            cases[-1] = (cases[-1][0] + " " + line.strip(), cases[-1][1])  # a wrapped name
-    return cases
-
-
-def catch_spec(name):
-    return "".join("\\" + c if c in CATCH_SPECIAL else c for c in name)
 
 
 def first_line_after(prefix, text):
@@ -157,7 +142,34 @@ def update_readme(path, table):
     return True
 
 
+def every_lesson(numbers):
+    """Each lesson (all, or those numbered) against its Node.js original: builds its tests, then
+    runs this script on them; the lessons without a solution or an original are skipped."""
+    build = build_dir()
+    status = 0
+    for folder in [lesson_dir(n) for n in numbers] or lesson_dirs():
+        program = program_of(folder)
+        script = os.path.join(ROOT, "reference", "node", f"{program}.js")
+        if not program or not os.path.exists(script):
+            say(f"lesson {folder[:2]}: no solution or no Node.js original to test, skipped")
+            continue
+        subprocess.run(["cmake", "--build", build, "-j", "2", "--target", f"test_{folder[:2]}"],
+                       check=True, stdout=subprocess.DEVNULL)
+        say(f"lesson {folder[:2]}: its tests against the talk's reference/node/{program}.js")
+        status |= subprocess.run([
+            sys.executable, os.path.abspath(__file__),
+            "--test-binary", built(build, "tests", folder, f"test_{folder[:2]}"),
+            "--script", os.path.relpath(script, ROOT),
+            "--wrapper", os.path.join(build, "node-originals", folder, program),
+            "--readme", f"lessons/{folder}/README.md",
+            "--json", os.path.join(build, "node-originals", f"{folder[:2]}.json")],
+            cwd=ROOT).returncode
+    return status
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--lessons":
+        return every_lesson(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--test-binary", required=True)
     parser.add_argument("--script", required=True, help="reference/node/PROGRAM.js")

@@ -19,8 +19,8 @@ ready=$(mktemp)
 "$BUILD/solutions/01-hello-http/hello_http" --port 0 --delay-ms 1000 >"$ready" 2>"$log" &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -f "$ready"' EXIT
-for _ in $(seq 50); do grep -q listening "$ready" && break; sleep 0.1; done
-port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$ready")
+port=$(python3 "$ROOT/tools/wslib.py" wait-ready "$ready" "$server" 5) ||
+  { echo "trace-event-loop.sh: hello_http did not start" >&2; exit 1; }
 url="http://127.0.0.1:$port/"
 
 clients=()

@@ -1,0 +1,913 @@
+"""The student's loop: check, hint, status, watch, reset, doctor, list. ./workshop sends these here.
+
+Each lesson's tests are one Catch2 executable (build/tests/NN-name/test_NN); its cases carry
+tags [stepK] (or a group's tag: [conventions], [blocking]). A case belongs to the LAST step it is
+tagged with: [step1][step4] needs steps 1 to 4, so it counts (and its hint comes) from step 4.
+A check builds only the lesson's program and its test executable, runs the tests once with
+Catch2's XML reporter, and keeps the results in .workshop/results/ for `status` and `hint`.
+
+HINTS.md, per lesson: `## Step K: title` (or `## Conventions`, named like the tag), a line
+`Tests: \u0060name\u0060, ...`, then `### Tier 1`, `### Tier 2`, ... climbing from the idea to the code.
+A tier can be written for one test: `### Tier 1 for \u0060name\u0060` is shown instead of tier 1
+when that test is the one that failed.
+
+Standard library only (python3 is all a bare Debian 12 gets from ./workshop before building).
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+sys.dont_write_bytecode = True  # no __pycache__ in tools/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wslib import (ROOT, built, build_dir, die, lesson_dir, lesson_dirs,  # noqa: E402
+                   program_of, say)
+
+BUILD = build_dir()
+STATE = os.path.join(ROOT, ".workshop")  # results, hint progress, backups: ignored by git
+RESULTS = os.path.join(STATE, "results")
+HINTS_SEEN = os.path.join(STATE, "hints")
+MAX_STEPS = 12  # for Catch2 specs that leave out later steps: [step2]~[step3]~...
+JOBS = str(os.cpu_count() or 2)
+
+
+def shown(path):
+    return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
+
+
+# ---- building ----
+
+_prepared = bool(os.environ.pop("WORKSHOP_PREPARED", ""))  # ./workshop did it before check
+
+
+def prepare():
+    """Installs the build's packages and configures build/ when needed (./workshop prepare),
+    once per run of this tool."""
+    global _prepared
+    if not _prepared:
+        subprocess.run([os.path.join(ROOT, "workshop"), "prepare"], check=True)
+        _prepared = True
+
+
+def build(targets, log_path):
+    """Builds only `targets`; the compiler's output goes to `log_path`. True if it built."""
+    prepare()
+    with open(log_path, "w") as log:
+        done = subprocess.run(["cmake", "--build", BUILD, "-j", JOBS, "--target", *targets],
+                              stdout=log, stderr=subprocess.STDOUT)
+    return done.returncode == 0
+
+
+def show_build_errors(log_path, folder):
+    say(f"lesson {folder[:2]} does not compile: fix the FIRST error below "
+        "(later ones often follow from it)")
+    noise = re.compile(r"^\[ *\d+%\]|^g?make|^Consolidate compiler|^-- ")
+    shown_lines, seen_error = [], False
+    with open(log_path, errors="replace") as log:
+        for line in log:
+            if noise.match(line):
+                continue
+            seen_error = seen_error or "error" in line
+            if seen_error:
+                shown_lines.append(line.rstrip("\n").replace(ROOT + "/", ""))
+    print("\n".join(shown_lines[:40]))
+    print(f"  (the whole build output: {shown(log_path)})")
+
+
+def lesson_targets(folder):
+    program = program_of(folder)
+    return program, [f"lessons_{folder[:2]}_{program}", f"test_{folder[:2]}"]
+
+
+# ---- running the tests and reading Catch2's XML ----
+
+
+class Case:
+    def __init__(self, name, tags, passed, failures=(), seconds=0.0, where=""):
+        self.name, self.tags, self.passed = name, list(tags), passed
+        self.failures, self.seconds, self.where = list(failures), seconds, where
+        self.about = None  # the step a failure is about: first_failure() says
+
+    @property
+    def steps(self):
+        return sorted(int(t[4:]) for t in self.tags if re.fullmatch(r"step\d+", t))
+
+    @property
+    def step(self):
+        """The step this case belongs to: its last step, or its group ("conventions")."""
+        if self.steps:
+            return self.steps[-1]
+        return self.tags[0] if self.tags else "other"
+
+    def to_json(self):
+        return {"name": self.name, "tags": self.tags, "passed": self.passed,
+                "failures": self.failures, "seconds": self.seconds, "where": self.where}
+
+    @staticmethod
+    def from_json(data):
+        return Case(data["name"], data["tags"], data["passed"], data.get("failures", ()),
+                    data.get("seconds", 0.0), data.get("where", ""))
+
+
+def step_label(step):
+    return f"step {step}" if isinstance(step, int) else str(step)
+
+
+def step_order(step):
+    return (0, step, "") if isinstance(step, int) else (1, 0, str(step))
+
+
+def step_spec(step):
+    """Catch2's spec for the cases that belong to `step`: tagged with it and no later step."""
+    if not isinstance(step, int):
+        return f"[{step}]"
+    return f"[step{step}]" + "".join(f"~[step{k}]" for k in range(step + 1, MAX_STEPS + 1))
+
+
+def test_command(folder):
+    program = program_of(folder)
+    return [built(BUILD, "tests", folder, f"test_{folder[:2]}"),
+            "--program", built(BUILD, "lessons", folder, program),
+            "--lesson-readme", f"lessons/{folder}/README.md"]
+
+
+def failure_text(element):
+    """What one failed assertion says: a story's message as it is, an expression with its
+    expansion, an exception's text; the test's file and line for the latter two."""
+    where = element.get("filename", "")
+    where = f"{shown(where)}:{element.get('line', '')}" if where else ""
+    if element.tag == "Expression":
+        original = (element.findtext("Original") or "").strip()
+        expanded = (element.findtext("Expanded") or "").strip()
+        text = f"{element.get('type', 'CHECK')}( {original} )"
+        if expanded and expanded != original:
+            text += f"\nwith expansion:\n  {expanded}"
+        return f"the test: {where}\n{text}"
+    message = (element.text or "").strip("\n")
+    if element.tag == "Failure" and where.startswith("tests/support/src/story.cpp"):
+        return message  # the story: what was sent, what came back, what was expected
+    kind = {"Exception": "an exception", "FatalErrorCondition": "a fatal error"}.get(
+        element.tag, "failed")
+    return f"the test: {where}\n{kind}: {message}"
+
+
+def parse_results(xml_text):
+    """[Case] from Catch2's XML; a run cut short (a crash) still gives the cases it finished,
+    and the one it was in the middle of counts as failed."""
+    cases = []
+    for match in re.finditer(r"<TestCase .*?(?:</TestCase>|\Z)", xml_text, re.S):
+        chunk = match.group(0)
+        if not chunk.endswith("</TestCase>"):
+            chunk += "</TestCase>"
+        try:
+            element = ET.fromstring(chunk)
+        except ET.ParseError:
+            head = re.match(r'<TestCase name="([^"]*)"(?: tags="([^"]*)")?', chunk)
+            if head:
+                name = ET.fromstring(f'<x a="{head.group(1)}"/>').get("a")
+                cases.append(Case(name, re.findall(r"\[([^\]]+)\]", head.group(2) or ""),
+                                  False, ["the test executable stopped in the middle of this case"]))
+            continue
+        result = element.find("OverallResult")
+        passed = result is not None and result.get("success") == "true"
+        failures = [failure_text(e) for e in element.iter()
+                    if e.tag in ("Expression", "Failure", "Exception", "FatalErrorCondition")
+                    and e.get("success", "false") != "true"]
+        if not passed and not failures:
+            failures = ["the test executable stopped in the middle of this case"]
+        seconds = float(result.get("durationInSeconds", 0) or 0) if result is not None else 0.0
+        where = f"{shown(element.get('filename', ''))}:{element.get('line', '')}"
+        cases.append(Case(element.get("name", ""),
+                          re.findall(r"\[([^\]]+)\]", element.get("tags", "")),
+                          passed, failures, seconds, where))
+    return cases
+
+
+def run_tests(folder, spec=None):
+    """Runs the lesson's tests once (all, or those of `spec`) against the student's program."""
+    with tempfile.TemporaryDirectory(prefix="workshop.") as work:
+        xml_path = os.path.join(work, "results.xml")
+        command = test_command(folder) + ([spec] if spec else []) + ["-r", "xml", "-o", xml_path,
+                                                                      "-d", "yes"]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, errors="replace")
+        xml_text = ""
+        if os.path.exists(xml_path):
+            with open(xml_path, errors="replace") as xml_file:
+                xml_text = xml_file.read()
+    cases = parse_results(xml_text)
+    if not cases:
+        sys.stderr.write(done.stdout + done.stderr)
+    return cases
+
+
+# ---- results kept between runs: .workshop/results/NN-name.json ----
+
+
+def fingerprint(folder):
+    """Changes whenever a source of the lesson or of its tests is saved, made or removed (not
+    its README or HINTS.md: they change no result)."""
+    digest = hashlib.sha1()
+    for tree in ("lessons", "tests"):
+        for directory, _, files in sorted(os.walk(os.path.join(ROOT, tree, folder))):
+            for name in sorted(files):
+                if name.startswith(".") or name.endswith(("~", ".swp", ".md")):
+                    continue
+                path = os.path.join(directory, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue
+                digest.update(f"{path} {info.st_mtime_ns} {info.st_size}\n".encode())
+    return digest.hexdigest()
+
+
+def load_results(folder):
+    try:
+        with open(os.path.join(RESULTS, folder + ".json")) as saved:
+            return json.load(saved)
+    except (OSError, ValueError):
+        return None
+
+
+def save_results(folder, cases, print_ran, complete):
+    """Keeps what this run found; a run of one step updates only that step's cases."""
+    saved = load_results(folder)
+    known = {} if complete or not saved else {c["name"]: c for c in saved["cases"]}
+    order = [] if complete or not saved else [c["name"] for c in saved["cases"]]
+    for case in cases:
+        if case.name not in known:
+            order.append(case.name)
+        known[case.name] = case.to_json()
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, folder + ".json"), "w") as out:
+        json.dump({"fingerprint": print_ran, "when": time.time(),
+                   "complete": complete or bool(saved and saved.get("complete")),
+                   "build": "ok", "cases": [known[name] for name in order]}, out, indent=1)
+
+
+def save_build_failure(folder, print_ran):
+    saved = load_results(folder) or {"cases": [], "complete": False}
+    saved.update(fingerprint=print_ran, when=time.time(), build="failed")
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, folder + ".json"), "w") as out:
+        json.dump(saved, out, indent=1)
+
+
+# ---- what the results say ----
+
+
+def by_step(cases):
+    """{step: [cases]} in step order."""
+    table = {}
+    for case in cases:
+        table.setdefault(case.step, []).append(case)
+    return dict(sorted(table.items(), key=lambda item: step_order(item[0])))
+
+
+def first_failure(cases, asked=None):
+    """The failing case to work on next, with `.about` set to the step its failure is about:
+    the first step it needs that no passing test covers yet (a test of steps 1 and 4 that fails
+    once step 1's own test passes is about step 4), or `asked` when one step was checked."""
+    done = {k for c in cases if c.passed for k in c.steps}
+    best = None
+    for index, case in enumerate(cases):
+        if case.passed:
+            continue
+        about = asked if asked is not None else next(
+            (k for k in case.steps if k not in done), case.step)
+        key = (step_order(about), step_order(case.step), index)
+        if best is None or key < best[0]:
+            best = (key, case, about)
+    if best is None:
+        return None
+    best[1].about = best[2]
+    return best[1]
+
+
+def print_progress(cases):
+    for step, step_cases in by_step(cases).items():
+        passed = sum(c.passed for c in step_cases)
+        mark = "ok" if passed == len(step_cases) else "  "
+        print(f"  {mark}  {step_label(step):<12} {passed}/{len(step_cases)} tests pass")
+
+
+def plural(count, word):
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def failure_state(case, cases):
+    """A few words on the state the lesson failed in, so the hint reads in its context."""
+    step = case.about
+    mine = [c for c in cases if c.step == step] or [c for c in cases if step in c.steps]
+    failing = [c for c in mine if not c.passed]
+    if all(not c.passed for c in cases) and len(cases) > 1:
+        return f"every test fails: 0 of {len(cases)} pass"
+    if len(mine) == 1:
+        return f"the only test of {step_label(step)}"
+    if len(failing) == 1:
+        return f"the only one of {step_label(step)} that fails: {len(mine) - 1} of {len(mine)} pass"
+    return f"{len(failing)} of {len(mine)} tests of {step_label(step)} fail"
+
+
+# ---- HINTS.md ----
+
+
+class Hints:
+    """One lesson's HINTS.md: its sections (a step, or a group like Conventions), each with a
+    title and its tiers (plus the tiers written for one test)."""
+
+    def __init__(self, folder):
+        self.path = os.path.join(ROOT, "lessons", folder, "HINTS.md")
+        self.sections = []  # [(key, title, unused, {tier: text}, {(tier, test name): text})]
+        if not os.path.exists(self.path):
+            return
+        section, tier_key, lines = None, None, []
+
+        def close_tier():
+            if section is not None and tier_key is not None:
+                text = "\n".join(lines).strip("\n")
+                if isinstance(tier_key, tuple):
+                    section[4][tier_key] = text
+                else:
+                    section[3][tier_key] = text
+
+        with open(self.path) as text:
+            for line in text.read().splitlines():
+                heading = re.match(r"^## (.+)$", line)
+                tier = re.match(r"^### Tier (\d+)(?: for `(.+)`)?\s*$", line)
+                if heading:
+                    close_tier()
+                    title = heading.group(1).strip()
+                    step = re.match(r"(?i)step (\d+)\b", title)
+                    key = int(step.group(1)) if step else title.split(":")[0].strip().lower()
+                    section, tier_key, lines = (key, title, [], {}, {}), None, []
+                    self.sections.append(section)
+                elif section is not None and tier:
+                    close_tier()
+                    number = int(tier.group(1))
+                    tier_key, lines = ((number, tier.group(2)) if tier.group(2) else number), []
+                elif section is not None and tier_key is not None:
+                    lines.append(line)
+            close_tier()
+
+    def section(self, step):
+        key = step if isinstance(step, int) else str(step).lower()
+        return next((s for s in self.sections if s[0] == key), None)
+
+    def tiers(self, step):
+        found = self.section(step)
+        return max(found[3]) if found and found[3] else 0
+
+    def headings(self):
+        return [s[1] for s in self.sections]
+
+
+def tier_seen(folder, step):
+    try:
+        with open(os.path.join(HINTS_SEEN, f"{folder}-step{step}")) as seen:
+            return int(seen.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def print_hint(folder, step, tier, failing_case=None):
+    hints = Hints(folder)
+    section = hints.section(step)
+    tiers = hints.tiers(step)
+    if not tiers:
+        print(f"  (no hints written for {step_label(step)} yet: read lessons/{folder}/README.md)")
+        return 0
+    tier = min(tier, tiers)
+    text = section[3].get(tier, "")
+    for_test = failing_case and section[4].get((tier, failing_case.name))
+    about = ""
+    if for_test:
+        text, about = for_test, " for the test that failed"
+    say(f"hint for {section[1]} (tier {tier} of {tiers}{about})")
+    for line in re.sub(r"\n{3,}", "\n\n", text).splitlines():
+        print(f"  {line}" if line else "")
+    os.makedirs(HINTS_SEEN, exist_ok=True)
+    with open(os.path.join(HINTS_SEEN, f"{folder}-step{step}"), "w") as seen:
+        seen.write(f"{tier}\n")
+    return tiers
+
+
+def todo_files(folder, step):
+    found = []
+    pattern = re.compile(rf"TODO step {step}(?!\d)")
+    directory = os.path.join(ROOT, "lessons", folder)
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if name.endswith(".md") or not os.path.isfile(path):
+            continue
+        with open(path, errors="replace") as source:
+            if pattern.search(source.read()):
+                found.append(f"lessons/{folder}/{name}")
+    return found
+
+
+# ---- the commands ----
+
+
+def parse_step(value):
+    return int(value) if str(value).isdigit() else str(value).lower()
+
+
+def check_lesson(folder, step=None):
+    """Builds and tests the student's lesson; prints the first failure, its hint, what next.
+    Returns the exit status (0: the lesson, or the step, passes)."""
+    number = folder[:2]
+    if not os.path.exists(os.path.join(ROOT, "tests", folder, "CMakeLists.txt")):
+        die(f"lesson {number} has no tests yet (tests/{folder})")
+    program, targets = lesson_targets(folder)
+    print_before = fingerprint(folder)
+    say(f"building your lesson {number} (lessons/{folder}) and its tests")
+    os.makedirs(BUILD, exist_ok=True)
+    log_path = os.path.join(BUILD, "last-check-build.log")
+    if not build(targets, log_path):
+        save_build_failure(folder, print_before)
+        show_build_errors(log_path, folder)
+        return 1
+    scope = f"step {step} of lesson {number}" if step is not None else f"lesson {number}"
+    say(f"testing {scope} against your program ({shown(test_command(folder)[2])})")
+    cases = run_tests(folder, step_spec(step) if step is not None else None)
+    if not cases and isinstance(step, int):
+        print(f"  (no test belongs to step {step} alone: running the tests that need it with a "
+              "later step)")
+        cases = run_tests(folder, f"[step{step}]")
+    if not cases:
+        die("the tests did not run (see above)"
+            + (f"; does step {step} exist? ./workshop hint {number} lists the steps"
+               if step is not None else ""))
+    save_results(folder, cases, print_before, complete=step is None)
+    passing = sum(c.passed for c in cases)
+    say(f"{passing} of {plural(len(cases), 'test')} pass")
+    print_progress(cases)
+
+    failing = first_failure(cases, step)
+    if failing is None:
+        if step is not None:
+            say(f"step {step} passes ({plural(len(cases), 'test')}). "
+                f"The whole lesson: ./workshop check {number}")
+            return 0
+        say(f"lesson {number} passes: all {plural(len(cases), 'test')}.")
+        print(f"  Compare with the reference solution:  diff -u lessons/{folder} solutions/{folder}")
+        later = [d for d in lesson_dirs() if d > folder]
+        if later:
+            print(f"  Next: lesson {later[0][:2]} ({later[0][3:]}): read lessons/{later[0]}/README.md, "
+                  f"then ./workshop check {later[0][:2]}")
+        else:
+            print("  That was the last lesson. ./workshop status shows them all.")
+        return 0
+
+    say(f"the first failing test of {step_label(failing.about)}: \"{failing.name}\" "
+        f"({failure_state(failing, cases)})")
+    if failing.where:
+        print(f"  the test: {failing.where}")
+    for failure in failing.failures:
+        print()
+        for line in failure.strip().splitlines():
+            print(f"  {line.rstrip()}" if line.strip() else "")
+    print()
+    print_hint(folder, failing.about, 1, failing)
+    say("what next")
+    nn = number
+    rows = []
+    if isinstance(failing.about, int):
+        files = todo_files(folder, failing.about)
+        print(f"  Read step {failing.about} in lessons/{folder}/README.md"
+              + (f", then edit {' '.join(files)} (TODO step {failing.about})" if files else ""))
+        if step is None:
+            rows.append((f"./workshop check {nn} --step {failing.about}",
+                         f"run only step {failing.about}'s tests"))
+        else:
+            rows.append((f"./workshop check {nn} --step {failing.about}", "run these tests again"))
+    else:
+        print(f"  Read lessons/{folder}/README.md; what you changed: git diff lessons/{folder}")
+        rows.append((f"./workshop check {nn}", "run the tests again"))
+    rows.append((f"./workshop hint {nn} {failing.about} --more", "a more explicit hint"))
+    rows.append((f"./workshop watch {nn}", "check again on every save"))
+    for command, what in rows:
+        print(f"  {command:<34} {what}")
+    return 1
+
+
+def options(args, flags, usage):
+    """Splits `args` into positionals and {flag: value}; flags maps each to whether it takes one."""
+    positional, found = [], {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, _, inline = arg.partition("=")
+        if name in flags:
+            if flags[name]:
+                if inline:
+                    found[name] = inline
+                elif i + 1 < len(args):
+                    found[name] = args[i + 1]
+                    i += 1
+                else:
+                    die(f"{name} needs a value ({usage})")
+            else:
+                found[name] = True
+        elif arg.startswith("-"):
+            die(f"unknown option {arg} ({usage})")
+        else:
+            positional.append(arg)
+        i += 1
+    return positional, found
+
+
+def cmd_check(args):
+    usage = "usage: ./workshop check NN [--step K]"
+    positional, found = options(args, {"--step": True}, usage)
+    if len(positional) != 1:
+        die(usage)
+    step = parse_step(found["--step"]) if "--step" in found else None
+    return check_lesson(lesson_dir(positional[0]), step)
+
+
+def cmd_hint(args):
+    usage = "usage: ./workshop hint NN [K] [--more]"
+    positional, found = options(args, {"--more": False}, usage)
+    if not 1 <= len(positional) <= 2:
+        die(usage)
+    folder = lesson_dir(positional[0])
+    nn = folder[:2]
+    hints = Hints(folder)
+    if not hints.sections:
+        die(f"lesson {nn} has no hints yet: read lessons/{folder}/README.md")
+    step, failing = (parse_step(positional[1]) if len(positional) == 2 else None), None
+    saved = load_results(folder)
+    fresh = saved and saved.get("fingerprint") == fingerprint(folder) and saved.get("build") == "ok"
+    if fresh:
+        failing = first_failure([Case.from_json(c) for c in saved["cases"]])
+    if step is None and not fresh:
+        say(f"finding the first step whose tests fail (building lesson {nn}, running its tests)")
+        program, targets = lesson_targets(folder)
+        log_path = os.path.join(BUILD, "last-check-build.log")
+        print_before = fingerprint(folder)
+        if not build(targets, log_path):
+            show_build_errors(log_path, folder)
+            return 1
+        cases = run_tests(folder)
+        save_results(folder, cases, print_before, complete=True)
+        failing = first_failure(cases)
+    if step is None:
+        if failing is None:
+            say(f"every test of lesson {nn} passes: no hint needed. Hints for one step: "
+                f"./workshop hint {nn} K")
+            for heading in hints.headings():
+                print(f"  {heading}")
+            return 0
+        step = failing.about
+        print(f"  (the test that fails first: \"{failing.name}\")")
+    if failing is not None and failing.about != step:
+        failing = None  # the hint asked for is about another step than the last failure
+    if not hints.tiers(step):
+        sys.stderr.write(f"No hints for {step_label(step)} of lesson {nn}. The steps with hints:\n")
+        for heading in hints.headings():
+            sys.stderr.write(f"  {heading}\n")
+        return 2
+    tier = tier_seen(folder, step) + 1 if "--more" in found else 1
+    tiers = print_hint(folder, step, tier, failing)
+    if min(tier, tiers) < tiers:
+        print(f"  More: ./workshop hint {nn} {step} --more")
+    else:
+        print(f"  That is the last tier. The reference: solutions/{folder}/")
+    return 0
+
+
+def lessons_with_tests():
+    return [d for d in lesson_dirs()
+            if os.path.exists(os.path.join(ROOT, "tests", d, "CMakeLists.txt"))
+            and os.path.exists(os.path.join(ROOT, "lessons", d, "CMakeLists.txt"))
+            and program_of(d)]
+
+
+def cmd_status(args):
+    usage = "usage: ./workshop status [NN] [--rerun]"
+    positional, found = options(args, {"--rerun": False}, usage)
+    folders = [lesson_dir(n) for n in positional] or lessons_with_tests()
+    if not folders:
+        die("no lesson has tests yet")
+    rows = []
+    for folder in folders:
+        saved = load_results(folder)
+        stale = bool(saved) and saved.get("fingerprint") != fingerprint(folder)
+        if "--rerun" in found or not saved or not saved.get("complete"):
+            nn = folder[:2]
+            say(f"lesson {nn}: building and running its tests"
+                + ("" if "--rerun" in found else " (no results kept from an earlier run)"))
+            print_before = fingerprint(folder)
+            _, targets = lesson_targets(folder)
+            if build(targets, os.path.join(BUILD, f"last-status-{nn}.log")):
+                save_results(folder, run_tests(folder), print_before, complete=True)
+            else:
+                save_build_failure(folder, print_before)
+            saved, stale = load_results(folder), False
+        rows.append((folder, saved, stale))
+
+    cases_of = {f: [Case.from_json(c) for c in s["cases"]] for f, s, _ in rows}
+    max_step = max([c.step for cs in cases_of.values() for c in cs if isinstance(c.step, int)],
+                   default=0)
+    print()
+    print(f"{'lesson':<24}" + "".join(f"{'step ' + str(k):<9}" for k in range(1, max_step + 1))
+          + f"{'other':<13}next")
+    any_stale = False
+    for folder, saved, stale in rows:
+        nn = folder[:2]
+        line = f"{nn + ' ' + folder[3:] + (' *' if stale else ''):<24}"
+        any_stale = any_stale or stale
+        if saved.get("build") == "failed":
+            print(line + f"does not compile: ./workshop check {nn} shows the error")
+            continue
+        table = by_step(cases_of[folder])
+
+        def cell(step_cases):
+            if not step_cases:
+                return ""
+            passed = sum(c.passed for c in step_cases)
+            return ("ok " if passed == len(step_cases) else "") + f"{passed}/{len(step_cases)}"
+        for k in range(1, max_step + 1):
+            line += f"{cell(table.get(k, [])):<9}"
+        line += f"{cell([c for s, cs in table.items() if not isinstance(s, int) for c in cs]):<13}"
+        failing = first_failure(cases_of[folder])
+        if failing is None:
+            line += "done"
+        elif isinstance(failing.about, int):
+            line += f"./workshop check {nn} --step {failing.about}"
+        else:
+            line += f"./workshop check {nn}   ({failing.about})"
+        print(line)
+    print()
+    print("Each cell: tests that pass / tests of that step (a test counts for the last step it "
+          "needs); ok: all pass.")
+    print("other: the tests that belong to no step (conventions: --help, bad flags, signals; "
+          "and the like).")
+    if any_stale:
+        print("*: edited since these results: ./workshop check NN (or status --rerun) runs it again.")
+    when = max(s.get("when", 0) for _, s, _ in rows)
+    print(f"From the last runs (latest {time.strftime('%H:%M', time.localtime(when))}); "
+          "./workshop status --rerun builds and runs them all now.")
+    return 0
+
+
+def cmd_watch(args):
+    usage = "usage: ./workshop watch NN [--step K]"
+    positional, found = options(args, {"--step": True}, usage)
+    if len(positional) != 1:
+        die(usage)
+    folder = lesson_dir(positional[0])
+    step = parse_step(found["--step"]) if "--step" in found else None
+    # WORKSHOP_POLL=1 polls even with inotify-tools (inotify misses saves on some shared folders).
+    inotify = shutil.which("inotifywait") and not os.environ.get("WORKSHOP_POLL")
+    waiter = "inotifywait" if inotify else "polling every second"
+    try:
+        while True:
+            last = fingerprint(folder)
+            if sys.stdout.isatty():
+                print("\033[H\033[2J", end="", flush=True)
+            try:
+                check_lesson(folder, step)
+            except SystemExit:
+                pass
+            say(f"watching lessons/{folder} ({waiter}): save a file to check again, Ctrl-C to stop")
+            while fingerprint(folder) == last:
+                if inotify:  # with a timeout: a save made while the check ran is not missed
+                    subprocess.run(["inotifywait", "-qq", "-r", "-t", "2", "-e",
+                                    "close_write,moved_to,create,delete",
+                                    os.path.join(ROOT, "lessons", folder)],
+                                   stderr=subprocess.DEVNULL)
+                else:
+                    time.sleep(1)
+            time.sleep(0.3)  # let the editor finish writing (some save through a temporary file)
+    except KeyboardInterrupt:
+        print()
+        say(f"stopped watching lessons/{folder}")
+        return 0
+
+
+def git(*args, check=True):
+    return subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True, check=check)
+
+
+def cmd_reset(args):
+    usage = "usage: ./workshop reset NN [--yes]"
+    positional, found = options(args, {"--yes": False, "-y": False}, usage)
+    if len(positional) != 1:
+        die(usage)
+    folder = lesson_dir(positional[0])
+    if not shutil.which("git") or git("rev-parse", "--git-dir", check=False).returncode:
+        die("reset needs the git clone of the workshop")
+    if git("cat-file", "-e", f"HEAD:lessons/{folder}", check=False).returncode:
+        die(f"lessons/{folder} is not in git's HEAD: nothing to restore")
+    changes = git("status", "--short", "--untracked-files=all", "--", f"lessons/{folder}").stdout
+    if not changes.strip():
+        say(f"lessons/{folder} is already the untouched skeleton: nothing to do")
+        return 0
+    print(f"Your changes in lessons/{folder}:")
+    print("\n".join("  " + line for line in changes.rstrip("\n").splitlines()))
+    backup = os.path.join(STATE, "backup", f"{folder}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if "--yes" not in found and "-y" not in found:
+        try:
+            answer = input(f"Put the skeleton back? Your files are kept in {shown(backup)}/ [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            say("nothing changed")
+            return 1
+    shutil.copytree(os.path.join(ROOT, "lessons", folder), backup)
+    git("checkout", "HEAD", "--", f"lessons/{folder}")
+    git("clean", "-fdq", "--", f"lessons/{folder}")
+    for name in os.listdir(HINTS_SEEN) if os.path.isdir(HINTS_SEEN) else []:
+        if name.startswith(folder + "-"):
+            os.unlink(os.path.join(HINTS_SEEN, name))
+    say(f"lessons/{folder} is the skeleton again. Your work: {shown(backup)}/")
+    print(f"  To see what you had: diff -ru lessons/{folder} {shown(backup)}")
+    print(f"  To bring it back:    cp -a {shown(backup)}/. lessons/{folder}/")
+    return 0
+
+
+def cmd_list(args):
+    for folder in lesson_dirs():
+        print(f"  {folder[:2]}  {folder[3:]:<22} {program_of(folder) or ''}")
+    return 0
+
+
+# ---- doctor ----
+
+
+def requirements():
+    """[(package, command or None, needed by, what for)] from tools/requirements.txt."""
+    rows = []
+    with open(os.path.join(ROOT, "tools", "requirements.txt")) as listed:
+        for line in listed:
+            if line.strip() and not line.startswith("#"):
+                package, command, need, what = line.split(None, 3)
+                rows.append((package, None if command == "-" else command, need, what.strip()))
+    return rows
+
+
+def quiet(command, stdin=""):
+    try:
+        done = subprocess.run(command, input=stdin, capture_output=True, text=True)
+        return done.returncode, done.stdout.strip()
+    except OSError:
+        return 127, ""
+
+
+def detail(package, command):
+    """A version or a capability worth showing, or "" (never fails)."""
+    if package == "g++":
+        compiles = [quiet(["g++", "-std=c++20", "-fsyntax-only", "-x", "c++", "-"], source)[0] == 0
+                    for source in ("#include <asio.hpp>\nasio::awaitable<int> answer() "
+                                   "{ co_return 42; }\nint main() {}\n",
+                                   "#include <coroutine>\nint main() {}\n")]
+        version = quiet(["g++", "-dumpfullversion"])[1]
+        if compiles[0]:
+            return version + ", C++20 coroutines (asio::awaitable compiles)"
+        return version + (", C++20 coroutines" if compiles[1]
+                          else ": NO C++20 coroutines (need g++ 11+)")
+    headers = {"catch2": ("/usr/include/catch2/catch.hpp", "CATCH_VERSION_"),
+               "libcli11-dev": ("/usr/include/CLI/Version.hpp", "CLI11_VERSION_"),
+               "nlohmann-json3-dev": ("/usr/include/nlohmann/json.hpp", "NLOHMANN_JSON_VERSION_")}
+    if package in headers and os.path.exists(headers[package][0]):
+        with open(headers[package][0], errors="replace") as header:
+            parts = re.findall(rf"#define {headers[package][1]}(?:MAJOR|MINOR|PATCH) (\d+)",
+                               header.read())
+        return ".".join(parts[:3])
+    if package == "cmake":
+        return quiet(["cmake", "--version"])[1].splitlines()[0].replace("cmake version ", "")
+    if package == "libasio-dev":
+        code, out = quiet(["g++", "-E", "-P", "-x", "c++", "-"],
+                          "#include <asio/version.hpp>\nASIO_VERSION\n")
+        if code == 0 and out.splitlines()[-1].isdigit():
+            v = int(out.splitlines()[-1])
+            return f"{v // 100000}.{v // 100 % 1000}.{v % 100}"
+    if package == "libhiredis-dev":
+        return quiet(["pkg-config", "--modversion", "hiredis"])[1]
+    if command in ("node", "redis-server", "python3", "git") and shutil.which(command):
+        version = re.search(r"\d+\.\d+(\.\d+)?", quiet([command, "--version"])[1])
+        return version.group(0) if version else ""
+    return ""
+
+
+def cmd_doctor(args):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from wslib import missing_packages
+    say("checking what the workshop needs (tools/requirements.txt says who installs what)")
+    rows = requirements()
+    not_installed = set(missing_packages([p for p, c, _, _ in rows if c is None]))
+    fix_now, later = [], []
+    for package, command, need, what in rows:
+        present = shutil.which(command) is not None if command else package not in not_installed
+        if package == "g++" and present and "NO C++20" in detail(package, command):
+            present = False
+        name = command or package
+        if present:
+            extra = detail(package, command)
+            print(f"  ok        {name:<20} {what}" + (f"  [{extra}]" if extra else ""))
+        elif need in ("tools", "build"):
+            print(f"  MISSING   {name:<20} {what}  (package {package})")
+            fix_now.append(package)
+        elif need == "run":
+            print(f"  later     {name:<20} {what}  (package {package}: installed by that command)")
+            later.append(package)
+        else:
+            print(f"  optional  {name:<20} {what}  (package {package})")
+            later.append(package)
+    configured = os.path.exists(os.path.join(BUILD, "Makefile")) and os.path.exists(
+        os.path.join(BUILD, ".workshop-configured"))
+    print(f"  {'ok' if configured else 'later':<9} {'build folder':<20} {shown(BUILD)}/ "
+          + ("is configured" if configured else "is made by the first ./workshop check, run or test"))
+    print()
+    sudo = "" if os.geteuid() == 0 else "sudo "
+    if not fix_now:
+        say("everything the lessons need is in place. Start with: ./workshop check 01")
+        return 0
+    say("missing for the lessons (./workshop check, run and test install these themselves):")
+    print(f"  {sudo}apt-get update && {sudo}apt-get install -y --no-install-recommends "
+          + " ".join(fix_now))
+    return 1
+
+
+# ---- each lesson README's list of its tests, generated from the test executables ----
+
+LIST_BEGIN = "<!-- tests:begin -->"
+LIST_END = "<!-- tests:end -->"
+
+
+def test_list(folder, build):
+    """The markdown list of the lesson's tests by step, from its executable's --list-tests."""
+    from wslib import list_cases
+    binary = built(build, "tests", folder, f"test_{folder[:2]}")
+    if not os.path.exists(binary):
+        die(f"{shown(binary)} is not built: ./workshop build test_{folder[:2]}")
+    cases = [Case(name, tags, False) for name, tags in list_cases(binary)]
+    lines = [f"The tests, by step: {plural(len(cases), 'test')} (generated from "
+             f"tests/{folder}/ by `python3 tools/loop.py test-list --write`; CI checks it):", ""]
+    for step, step_cases in by_step(cases).items():
+        lines.append(f"- **{step_label(step).capitalize()}** ({plural(len(step_cases), 'test')}; "
+                     f"`./workshop check {folder[:2]} --step {step}`)" if isinstance(step, int)
+                     else f"- **{step_label(step).capitalize()}** ({plural(len(step_cases), 'test')})")
+        lines.extend(f"  - {c.name}" for c in step_cases)
+    return "\n".join(lines)
+
+
+def cmd_test_list(args):
+    """test-list [--write|--check] [--build DIR] [NN...]: prints, writes into, or checks each
+    lesson README's generated list of tests (between the tests:begin/end markers, placed at the
+    end of its Steps section the first time)."""
+    usage = "usage: python3 tools/loop.py test-list [--write|--check] [--build DIR] [NN...]"
+    positional, found = options(args, {"--write": False, "--check": False, "--build": True}, usage)
+    build = os.path.abspath(found.get("--build", BUILD))
+    drifted = []
+    for folder in [lesson_dir(n) for n in positional] or lessons_with_tests():
+        block = f"{LIST_BEGIN}\n{test_list(folder, build)}\n{LIST_END}"
+        readme = os.path.join(ROOT, "lessons", folder, "README.md")
+        with open(readme) as text:
+            current = text.read()
+        if LIST_BEGIN in current and LIST_END in current:
+            head, rest = current.split(LIST_BEGIN, 1)
+            updated = head + block + rest.split(LIST_END, 1)[1]
+        else:
+            steps = re.search(r"^## Steps\b.*?(?=^## |\Z)", current, re.S | re.M)
+            at = steps.end() if steps else len(current)
+            updated = current[:at].rstrip("\n") + "\n\n" + block + "\n\n" + current[at:]
+        if "--write" in found:
+            if updated != current:
+                with open(readme, "w") as out:
+                    out.write(updated)
+                print(f"  wrote the test list into lessons/{folder}/README.md")
+        elif "--check" in found:
+            ok = updated == current
+            print(f"  {'ok' if ok else 'DRIFTED'}  lessons/{folder}/README.md's test list")
+            if not ok:
+                drifted.append(folder)
+        else:
+            print(block)
+    if drifted:
+        say("a README's test list is not the tests': python3 tools/loop.py test-list --write")
+        return 1
+    return 0
+
+
+COMMANDS = {"check": cmd_check, "hint": cmd_hint, "status": cmd_status, "watch": cmd_watch,
+            "reset": cmd_reset, "doctor": cmd_doctor, "list": cmd_list, "test-list": cmd_test_list}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        die(f"usage: python3 tools/loop.py {'|'.join(COMMANDS)} ARGS (./workshop help)")
+    try:
+        sys.exit(COMMANDS[sys.argv[1]](sys.argv[2:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except subprocess.CalledProcessError as failed:
+        sys.exit(failed.returncode or 1)
