@@ -257,12 +257,13 @@ class Demo:
             deadline = time.monotonic() + 5
             while any(demo_lib.pid_alive(pid) for pid in self.drills) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            count = 0
-            for entry in reversed(self.entries):
-                program = self.children[entry["name"]]
-                if program.alive():
-                    program.stop()
-                    count += 1
+            running = [self.children[e["name"]] for e in reversed(self.entries)
+                       if self.children[e["name"]].alive()]
+            for program in running:  # all at once: each takes up to a second (Redis away)
+                program.process.send_signal(signal.SIGTERM)
+            for program in running:
+                program.stop()  # waits; SIGKILL after 5 s
+            count = len(running)
             for name in ("state", "control"):
                 path = demo_lib.state_path() if name == "state" else demo_lib.control_path()
                 try:
