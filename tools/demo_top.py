@@ -3,7 +3,7 @@ refreshed about once a second; --once samples one second and prints one frame.
 
 Everything comes from what the programs already expose, nothing is added to them:
   /proc/net/tcp(6)   established connections on each port, and the bytes the kernel holds unsent
-  /proc/PID/io       bytes through read and write calls (rchar, wchar): sockets and logs alike
+  ss -ti             bytes received from and sent to each client connection (the kernel's tcp_info)
   /proc/PID/stat     CPU time; /proc/PID/status: resident memory
   Redis              CLIENT LIST (who is connected), PUBSUB NUMSUB (who listens), and the channel
                      itself: top subscribes to it and counts each server's lines by their userId
@@ -14,6 +14,8 @@ import argparse
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 import time
 
@@ -26,7 +28,7 @@ LEGEND = """\
 CLIENTS  established TCP connections on its port (/proc/net/tcp); Redis: CLIENT LIST
 SENDQ    most bytes the kernel holds unsent to one of them (tx_queue; the server's own queue is not seen)
 LINES/S  lines its clients published on the channel (top listens to the channel too)
-READ/S WRITE/S  bytes through read()/write() calls, every descriptor (/proc/PID/io rchar, wchar)
+IN/S OUT/S  bytes from and to the connections on its port (kernel tcp_info, via ss -ti)
 REDIS LINK  from its log; Node.js logs nothing: its connections to Redis, counted"""
 
 
@@ -54,6 +56,29 @@ def tcp_table():
 
 
 ESTABLISHED, LISTEN = "01", "0A"
+ADDRESS = re.compile(r"^(\S+)\s+(\S+)\s+\S+:(\d+)\s+(\S+):(\d+)")
+
+
+def tcp_bytes():
+    """(local port, peer, peer port) -> (bytes received, bytes sent and acknowledged) of every
+    established connection, from the kernel's tcp_info (ss -ti); {} when ss is missing."""
+    if not shutil.which("ss"):
+        return {}
+    output = subprocess.run(["ss", "-tinH", "state", "established"], capture_output=True,
+                            text=True).stdout
+    counters, key = {}, None
+    for line in output.splitlines():
+        match = ADDRESS.match(line)
+        if match:
+            key = (int(match.group(3)), match.group(4), int(match.group(5)))
+            continue
+        if key is not None and line[:1].isspace():
+            received = re.search(r"bytes_received:(\d+)", line)
+            acked = re.search(r"bytes_acked:(\d+)", line)
+            counters[key] = (int(received.group(1)) if received else 0,
+                             int(acked.group(1)) if acked else 0)
+            key = None
+    return counters
 
 
 def socket_inodes(pid):
@@ -207,8 +232,22 @@ class Top:
 
     def sample(self):
         self.count_lines()
+        self.bytes_before, self.bytes_now = getattr(self, "bytes_now", {}), tcp_bytes()
         return {p["name"]: process_sample(p["pid"]) for p in self.state["processes"]
                 if p["running"]}
+
+    def traffic(self, port, elapsed):
+        """Bytes/s in from and out to the connections on `port` over the last interval."""
+        if not self.bytes_now or elapsed <= 0:
+            return None, None
+        into = out = 0
+        for key, (received, sent) in self.bytes_now.items():
+            if key[0] != port:
+                continue
+            before = self.bytes_before.get(key, (0, 0))  # a new connection: all of it is new
+            into += received - before[0]
+            out += sent - before[1]
+        return into / elapsed, out / elapsed
 
     def redis_facts(self):
         port = self.state["redis_port"]
@@ -236,7 +275,7 @@ class Top:
         listeners = "Redis away" if redis is None else f"{redis['listeners']} servers subscribed"
         head = (f"workshop demo  {time.strftime('%H:%M:%S')}   proxy 127.0.0.1:{state['proxy_port']}"
                 f"   channel \"{state['channel']}\": {listeners}")
-        columns = ("ROLE", "PID", "PORT", "CLIENTS", "SENDQ", "LINES/S", "READ/S", "WRITE/S",
+        columns = ("ROLE", "PID", "PORT", "CLIENTS", "SENDQ", "LINES/S", "IN/S", "OUT/S",
                    "RSS", "CPU%", "REDIS LINK")
         widths = (15, 7, 6, 8, 8, 8, 9, 9, 8, 6, 0)
         out = [head, ""]
@@ -273,7 +312,8 @@ class Top:
             return (process["role"], "-", port, "", "", "", "", "", "", "",
                     f"DOWN for {ago:.0f} s (exit {process.get('exit')})")
         rate = self.rates(name, now_sample, elapsed)
-        cpu, read_rate, write_rate, rss = rate if rate else (None, None, None, None)
+        cpu, _, _, rss = rate if rate else (None, None, None, None)
+        read_rate, write_rate = self.traffic(port, elapsed)
         mine = [r for r in table if r["local"] == port and r["state"] == ESTABLISHED]
         clients = len(mine)
         sendq = size(max((r["tx"] for r in mine), default=0))
@@ -305,7 +345,7 @@ class Top:
             rate = self.rates(bot["name"], now_sample, elapsed)
             if rate:
                 total = [a + b for a, b in zip(total, rate)]
-        return (f"chat bots x{len(running)}", "-", "-", "", "", "", size(total[1]), size(total[2]),
+        return (f"chat bots x{len(running)}", "-", "-", "", "", "", "", "",
                 size(total[3]), f"{total[0]:.1f}", "")
 
     def step(self, interval):
