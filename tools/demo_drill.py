@@ -364,7 +364,10 @@ def receive(selector, record):
         welcome, rest = record["welcome"].split(b"\n", 1)
         record["welcome"] = welcome
         data = rest
-    record["lines"] += data.count(b"\n")
+    # only the flood's own lines count: bots and people may be talking in the room too
+    lines = (record.get("partial", b"") + data).split(b"\n")
+    record["partial"] = lines.pop()
+    record["lines"] += sum(1 for line in lines if line.startswith(b"flood "))
 
 
 def main(argv):

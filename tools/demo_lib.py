@@ -24,13 +24,18 @@ def control_path():
 
 
 def pid_alive(pid):
+    """Whether `pid` runs; a zombie (ended, not yet reaped by its parent) does not."""
     try:
         os.kill(pid, 0)
-        return True
     except (ProcessLookupError, TypeError):
         return False
     except PermissionError:
         return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def load_state(required=True):
