@@ -89,9 +89,17 @@ class Demo:
         return code
 
     def cleanup(self):
+        """After a failed case too: Ctrl-C, so that the demo stops what it started; SIGKILL
+        only if it does not end (its children would then be left: the case fails anyway)."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if not self.stderr.closed:
+            self.stderr.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
