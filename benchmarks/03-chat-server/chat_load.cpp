@@ -8,8 +8,9 @@
 // Each line carries its send time (steady clock, shared by every process on the machine).
 //
 // With --phases it also prints {"phase":"connected"} once every client has joined, just
-// before the first line is sent, so that whoever runs it can measure the servers' CPU over the
-// load alone. Receivers stay connected until the result line is printed.
+// before the first line is sent, and after its result line waits until its stdin closes, so that
+// whoever runs it can measure the servers' CPU over the load alone. Receivers stay connected
+// until then (or, without --phases, until the result line is printed).
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -225,6 +226,10 @@ awaitable<void> run(const options& opts, results& totals, asio::io_context& io) 
     co_await tick.async_wait(use_awaitable);
   }
   print_json(opts, totals, totals.delivered < totals.expected);
+  if (opts.phases) {  // every client still connected until whoever runs us has measured
+    while (std::getchar() != EOF) {
+    }
+  }
   io.stop();
 }
 
@@ -248,7 +253,8 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", opts.timeout_s, "Seconds to wait for every delivery")
       ->capture_default_str();
   app.add_flag("--phases", opts.phases,
-               "Print {\"phase\":\"connected\"} when every client has joined, before the load");
+               "Print {\"phase\":\"connected\"} when every client has joined, before the load, "
+               "and wait for the end of stdin after the result before disconnecting");
   workshop::parse_flags_or_exit(app, argc, argv);
   workshop::raise_fd_limit();
 

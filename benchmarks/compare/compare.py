@@ -257,6 +257,8 @@ def cpu_figures(measured, delivered, per="delivered line", redis_index=None):
                         measured.server_ns[redis_index] / 1000 / delivered
                         if delivered else float("nan")))
     figures.append((LOAD_SHARE, "%", "info", measured.load_share))
+    if measured.over != "the load phase":
+        log(f"    (CPU measured over {measured.over}: the load tool printed no phases)")
     if not measured.exact and server_ns and sum(server_ns) < 20 * CLOCK_TICK_NS:
         log(f"    (CPU from clock ticks: {sum(server_ns) / 1e6:.0f} ms measured, the 10 ms tick "
             f"is more than 5% of it)")
@@ -487,11 +489,14 @@ def chat_figures(load, servers, senders, receivers, lines, rate=0, redis=None):
 
 # ---------------------------------------------------------------- the write floor
 
-FLOOR = {}  # lines a write -> {"us_per_write", "us_per_line"}, measured once by measure_floor()
+# lines a write -> {"us_per_write", "us_per_line"}, measured once by measure_floor(): writes to
+# FLOOR_PEERS sockets in turn (a room's fan-out, the chat rows' reference), and to one socket.
+FLOOR, FLOOR_ONE = {}, {}
+FLOOR_PEERS = 100
 
 
 def measure_floor(quick):
-    """Runs write_floor once, on both cores (its writer thread on the servers' core)."""
+    """Runs write_floor once for each shape, on both cores (its writer on the servers' core)."""
     floor = tool("03-chat-server", "write_floor")
     if not floor and os.path.exists(os.path.join(RELEASE_DIR, "CMakeCache.txt")):
         log("  building benchmarks/03-chat-server/write_floor (bench_03_write_floor)")
@@ -501,29 +506,35 @@ def measure_floor(quick):
     if not floor:
         return "benchmarks/03-chat-server/write_floor is not built (bench_03_write_floor)"
     both = (SERVER_CPUS | LOAD_CPUS) if SERVER_CPUS else None
-    try:
-        result = subprocess.run([floor, "--seconds", "0.3" if quick else "1", "--rounds", "3"],
-                                capture_output=True, text=True, timeout=120,
-                                preexec_fn=pinned(both)).stdout
-        for case in json.loads(result.strip().splitlines()[-1])["cases"]:
-            FLOOR[case["lines"]] = case
-    except (subprocess.SubprocessError, ValueError, KeyError, IndexError) as error:
-        return f"write_floor failed: {error}"
+    for peers, into in ((FLOOR_PEERS, FLOOR), (1, FLOOR_ONE)):
+        try:
+            result = subprocess.run([floor, "--seconds", "0.3" if quick else "1", "--rounds", "3",
+                                     "--peers", str(peers)], capture_output=True, text=True,
+                                    timeout=120, preexec_fn=pinned(both)).stdout
+            for case in json.loads(result.strip().splitlines()[-1])["cases"]:
+                into[case["lines"]] = case
+        except (subprocess.SubprocessError, ValueError, KeyError, IndexError) as error:
+            return f"write_floor failed: {error}"
     return None
 
 
 def floor_line():
     if 1 not in FLOOR or 16 not in FLOOR:
         return ""
+    at_64 = f", {FLOOR[64]['us_per_line']:.3f} at 64" if 64 in FLOOR else ""
     text = (f"floor: {FLOOR[1]['us_per_write']:.2f} µs per 64-byte write, "
-            f"{FLOOR[16]['us_per_line']:.2f} µs per line at 16 a write")
-    if 64 in FLOOR:
-        text += f", {FLOOR[64]['us_per_line']:.3f} at 64"
-    return text + " (benchmarks/03-chat-server/write_floor: one write(2) to a loopback socket)"
+            f"{FLOOR[16]['us_per_line']:.2f} µs per line at 16 a write"
+            f"{at_64}, "
+            f"writing to {FLOOR_PEERS} sockets in turn as a room's fan-out does")
+    if 1 in FLOOR_ONE and 16 in FLOOR_ONE:
+        text += (f" (to one socket: {FLOOR_ONE[1]['us_per_write']:.2f} µs per write, "
+                 f"{FLOOR_ONE[16]['us_per_line']:.2f} per line at 16)")
+    return text + "; benchmarks/03-chat-server/write_floor, one write(2) to a loopback socket"
 
 
 def floor_references(lines_a_write):
-    """A chat row's reference: the write floor's CPU per line at `lines_a_write` lines a write."""
+    """A chat row's reference: the write floor's CPU per line at `lines_a_write` lines a write,
+    to FLOOR_PEERS sockets in turn."""
     def measure():
         if lines_a_write not in FLOOR:
             raise RuntimeError("no write floor (write_floor not built?)")
