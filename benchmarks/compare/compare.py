@@ -852,6 +852,8 @@ def load_bound(summary):
 def reference_ratios(line):
     """"0.54 of nginx, 1 worker": C++'s median over each reference's, for the main table."""
     parts = []
+    if line["better"] == "info":
+        return "-"
     for reference in line["references"]:
         figure, cpp = line[reference]["median"], line["cpp"]["median"]
         if figure and figure == figure and cpp == cpp:
