@@ -6,6 +6,11 @@
 // --server can be repeated (or given as a comma-separated list): receivers and senders are
 // spread over the servers round robin, so lesson 04 can load a room spread over several nodes.
 // Each line carries its send time (steady clock, shared by every process on the machine).
+//
+// With --phases it also prints {"phase":"connected"} once every client has joined, just
+// before the first line is sent, and after its result line waits until its stdin closes, so that
+// whoever runs it can measure the servers' CPU over the load alone. Receivers stay connected
+// until then (or, without --phases, until the result line is printed).
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -31,6 +36,7 @@ struct options {
   std::size_t bytes = 64;  // per line, with its '\n'
   double rate = 0;         // lines per second per sender; 0: as fast as the socket takes them
   double timeout_s = 60;   // give up waiting for deliveries after this long
+  bool phases = false;     // print {"phase":"connected"} before the first line is sent
 };
 
 struct results {
@@ -91,7 +97,7 @@ awaitable<void> send_lines(tcp::socket& socket, int sender, const options& opts)
 }
 
 // Reads lines until `expected` have come, recording each one's latency.
-awaitable<void> receive_lines(tcp::socket socket, std::string pending, std::int64_t expected,
+awaitable<void> receive_lines(tcp::socket& socket, std::string pending, std::int64_t expected,
                               results& totals) {
   std::vector<char> chunk(64 * 1024);
   std::int64_t got = 0;
@@ -178,10 +184,15 @@ awaitable<void> run(const options& opts, results& totals, asio::io_context& io) 
   totals.expected = per_receiver * opts.receivers;
   totals.latencies_us.reserve(static_cast<std::size_t>(totals.expected));
 
+  // The receivers' sockets live here, so that one that has all its lines stays connected (its
+  // leaving would be the servers' work too) until the result is printed.
+  std::vector<tcp::socket> receivers;
+  receivers.reserve(static_cast<std::size_t>(opts.receivers));
   for (int i = 0; i < opts.receivers; ++i) {
     std::string pending;
-    auto socket = co_await join(servers[static_cast<std::size_t>(i) % servers.size()], pending);
-    asio::co_spawn(io, receive_lines(std::move(socket), std::move(pending), per_receiver, totals),
+    receivers.push_back(
+        co_await join(servers[static_cast<std::size_t>(i) % servers.size()], pending));
+    asio::co_spawn(io, receive_lines(receivers.back(), std::move(pending), per_receiver, totals),
                    asio::detached);
   }
   std::vector<tcp::socket> senders;
@@ -196,6 +207,10 @@ awaitable<void> run(const options& opts, results& totals, asio::io_context& io) 
     co_await settle.async_wait(use_awaitable);
   }
 
+  if (opts.phases) {
+    std::printf("{\"phase\":\"connected\"}\n");
+    std::fflush(stdout);
+  }
   int senders_done = 0;
   totals.first_send = totals.last_delivery = steady_clock::now();
   for (int i = 0; i < opts.senders; ++i)
@@ -211,6 +226,10 @@ awaitable<void> run(const options& opts, results& totals, asio::io_context& io) 
     co_await tick.async_wait(use_awaitable);
   }
   print_json(opts, totals, totals.delivered < totals.expected);
+  if (opts.phases) {  // every client still connected until whoever runs us has measured
+    while (std::getchar() != EOF) {
+    }
+  }
   io.stop();
 }
 
@@ -233,6 +252,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--timeout", opts.timeout_s, "Seconds to wait for every delivery")
       ->capture_default_str();
+  app.add_flag("--phases", opts.phases,
+               "Print {\"phase\":\"connected\"} when every client has joined, before the load, "
+               "and wait for the end of stdin after the result before disconnecting");
   workshop::parse_flags_or_exit(app, argc, argv);
   workshop::raise_fd_limit();
 

@@ -6,7 +6,15 @@ load tool (benchmarks/NN-*/, or wrk) against it, stops it; then the same for the
 and again, interleaved (A B A B), so that a busy moment on this shared machine hits both. It
 prints one table (median of the runs, min-max beside it), and writes benchmarks/results/:
 compare-DATE.csv and latest.csv (every run's figures), latest.md (the table) and SVG charts
-drawn by gnuplot. Standard library only.
+drawn by gnuplot (--out DIR writes them elsewhere). Standard library only.
+
+Honest figures on a small machine: with two or more cores the programs under test (servers,
+Redis, nginx, HAProxy) run pinned to one core and the load tools to another, both Node.js and C++
+the same way. The servers' CPU time (/proc/PID/task/*/schedstat, in ns) over the load phase
+gives the CPU per delivered line; the load tool's own CPU says whether it saturated its core
+("load-bound": then a throughput figure measures the load tool, not the server). The write
+floor (benchmarks/03-chat-server/write_floor) is what one write(2) to a loopback socket costs
+here, the bottom under any chat server's CPU per line.
 """
 import argparse
 import csv
@@ -21,6 +29,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
@@ -41,12 +50,65 @@ def raise_fd_limit():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+# The cores: programs under test on SERVER_CPUS, load tools on LOAD_CPUS (main() sets them; None
+# on a one-core machine, where nothing is pinned).
+SERVER_CPUS, LOAD_CPUS = None, None
+
+
+def pinned(cpus):
+    """A preexec_fn: the fd limit raised, and the child (with all its threads) kept on `cpus`."""
+    def prepare():
+        raise_fd_limit()
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+    return prepare
+
+
+def under_test():
+    return pinned(SERVER_CPUS)
+
+
+def load_side():
+    return pinned(LOAD_CPUS)
+
+
+def cores_line():
+    if not SERVER_CPUS:
+        return "one core: servers and load tools share it (nothing pinned)"
+    return (f"programs under test pinned to core {','.join(map(str, sorted(SERVER_CPUS)))}, "
+            f"load tools to core {','.join(map(str, sorted(LOAD_CPUS)))}")
+
+
+CLOCK_TICK_NS = 1e9 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ns(pid):
+    """CPU time (user + system) of every thread of `pid` so far, in ns: the first field of
+    /proc/PID/task/*/schedstat (exact), else utime + stime of /proc/PID/stat (clock ticks).
+    Returns (ns, "schedstat" or "stat"), or (nan, "") when the process is gone."""
+    try:
+        total = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total, "schedstat"
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * CLOCK_TICK_NS, "stat"
+    except (OSError, ValueError, IndexError):
+        return float("nan"), ""
+
+
 class Server(wslib.Program):
     """A program under test: started, waited for (its ready line), measured, stopped. Its
     stdout is LOG_DIR/NAME.out, its stderr NAME.log (tools/wslib.py)."""
 
-    def __init__(self, command, name):
-        super().__init__(command, name, LOG_DIR, preexec_fn=raise_fd_limit)
+    def __init__(self, command, name, cpus="server"):
+        super().__init__(command, name, LOG_DIR,
+                         preexec_fn=under_test() if cpus == "server" else load_side())
         try:
             self.started(15.0)
         except RuntimeError as failed:
@@ -73,9 +135,11 @@ def program_command(kind, lesson, program, args):
     return [os.path.join(RELEASE_DIR, "solutions", lesson, program)] + args
 
 
-def start(kind, lesson, program, args=()):
+def start(kind, lesson, program, args=(), cpus="server"):
+    """Starts a program under test on the servers' core (cpus="load": beside the load tools,
+    for a helper such as a proxy's backend)."""
     args = ["--host", "127.0.0.1", "--port", "0"] + list(args)
-    return Server(program_command(kind, lesson, program, args), f"{kind}-{program}")
+    return Server(program_command(kind, lesson, program, args), f"{kind}-{program}", cpus)
 
 
 free_port = wslib.free_port
@@ -85,7 +149,7 @@ class Redis(wslib.Redis):
     """A private redis-server on a free port, for the distributed chat."""
 
     def __init__(self):
-        super().__init__(LOG_DIR, extra=("--maxclients", "10000"), preexec_fn=raise_fd_limit)
+        super().__init__(LOG_DIR, extra=("--maxclients", "10000"), preexec_fn=under_test())
         self.started(10.0)
 
 
@@ -98,15 +162,111 @@ def tool(lesson, name):
 
 
 def run_json(command, timeout):
-    """Runs a load tool; returns the last JSON object it printed on stdout."""
+    """Runs a load tool (on the load core); returns the last JSON object it printed on stdout."""
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=raise_fd_limit)
+                          preexec_fn=load_side())
     for line in reversed(done.stdout.strip().splitlines()):
         line = line.strip()
         if line.startswith("{"):
             return json.loads(line)
     raise RuntimeError(f"{' '.join(command)} printed no JSON (exit {done.returncode}): "
                        f"{(done.stdout + done.stderr)[-600:]}")
+
+
+class CpuWatch:
+    """The CPU time the watched processes use between start() and stop(), and the wall time."""
+
+    def __init__(self, pids):
+        self.pids = list(pids)
+        self.sources = set()
+
+    def snapshot(self):
+        figures = []
+        for pid in self.pids:
+            ns, source = cpu_ns(pid)
+            self.sources.add(source)
+            figures.append(ns)
+        return time.monotonic(), figures
+
+    def start(self):
+        self.began, self.before = self.snapshot()
+
+    def stop(self):
+        self.ended, after = self.snapshot()
+        self.used_ns = [b - a for a, b in zip(self.before, after)]
+        self.wall_s = self.ended - self.began
+        return self.used_ns
+
+
+class Measured:
+    """What a load run measured besides the tool's own figures: the servers' CPU (ns each, over
+    `over`), the load tool's CPU as a share of one core, over the same span."""
+
+    def __init__(self, server_ns, load_share, over, exact):
+        self.server_ns, self.load_share, self.over, self.exact = server_ns, load_share, over, exact
+
+
+def run_load(command, timeout, server_pids):
+    """Runs a load tool on the load core while watching `server_pids`. A tool that supports
+    phases (chat_load --phases) prints {"phase":"connected"} when its clients have joined and
+    waits, after its result line, until its stdin closes: the CPU is then measured over the load
+    phase alone. Returns (the tool's last JSON object, Measured)."""
+    with open(os.path.join(LOG_DIR, "load.log"), "a") as errors:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=errors, text=True, preexec_fn=load_side())
+    killer = threading.Timer(timeout, process.kill)
+    killer.start()
+    servers, load = CpuWatch(server_pids), CpuWatch([process.pid])
+    servers.start()
+    load.start()
+    over, result, output = "the whole run", None, []
+    try:
+        for line in process.stdout:
+            output.append(line)
+            line = line.strip()
+            if line == '{"phase":"connected"}':
+                servers.start()
+                load.start()
+                over = "the load phase"
+            elif line.startswith("{"):
+                result = json.loads(line)
+                servers.stop()
+                load.stop()
+                process.stdin.close()  # the tool may disconnect now
+    finally:
+        killer.cancel()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if result is None:
+        raise RuntimeError(f"{' '.join(command)} printed no JSON (exit {process.returncode}): "
+                           f"{''.join(output)[-600:]}")
+    if load.used_ns[0] != load.used_ns[0]:  # gone before it could be read: its whole run
+        load.used_ns = [(usage.ru_utime + usage.ru_stime) * 1e9]
+    share = 100.0 * load.used_ns[0] / 1e9 / load.wall_s if load.wall_s > 0 else float("nan")
+    return result, Measured(servers.used_ns, share, over, servers.sources == {"schedstat"})
+
+
+def cpu_figures(measured, delivered, per="delivered line", redis_index=None):
+    """The servers' CPU per delivered line (all servers summed; Redis on its own), and the
+    load tool's share of its core."""
+    server_ns = [ns for i, ns in enumerate(measured.server_ns) if i != redis_index]
+    figures = [(f"server CPU per {per}", "µs", "lower",
+                sum(server_ns) / 1000 / delivered if delivered else float("nan"))]
+    if redis_index is not None:
+        figures.append((f"Redis CPU per {per}", "µs", "lower",
+                        measured.server_ns[redis_index] / 1000 / delivered
+                        if delivered else float("nan")))
+    figures.append((LOAD_SHARE, "%", "info", measured.load_share))
+    if measured.over != "the load phase":
+        log(f"    (CPU measured over {measured.over}: the load tool printed no phases)")
+    if not measured.exact and server_ns and sum(server_ns) < 20 * CLOCK_TICK_NS:
+        log(f"    (CPU from clock ticks: {sum(server_ns) / 1e6:.0f} ms measured, the 10 ms tick "
+            f"is more than 5% of it)")
+    return figures
+
+
+LOAD_SHARE = "load tool's CPU, share of its core"
+LOAD_BOUND = 90.0  # % of its core: above it, the load tool is what is being measured
 
 
 def first(result, *keys):
@@ -117,17 +277,38 @@ def first(result, *keys):
     raise KeyError(f"none of {keys} in {result}")
 
 
-def wrk_requests_per_second(port, seconds, connections):
-    done = subprocess.run(["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s",
-                           f"http://127.0.0.1:{port}/"], capture_output=True, text=True,
-                          timeout=seconds + 30)
-    match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
-    if not match:
-        raise RuntimeError("wrk: " + done.stdout + done.stderr)
-    errors = re.search(r"Socket errors: (.*)", done.stdout)
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
-    return float(match.group(1)), (errors.group(1) if errors else "") + \
-        (f" non-2xx {non2xx.group(1)}" if non2xx else "")
+def wrk_figures(server_pids, seconds, connections, port):
+    """wrk (one thread, on the load core) against `port`: requests/s, the servers' CPU per
+    request and wrk's share of its core, both over wrk's whole run (it has no phases)."""
+    servers = CpuWatch(server_pids)
+    servers.start()
+    process = subprocess.Popen(["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s",
+                                f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, preexec_fn=load_side())
+    killer = threading.Timer(seconds + 30, process.kill)
+    killer.start()
+    try:
+        stdout = process.stdout.read()
+    finally:
+        killer.cancel()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    servers.stop()
+    match = re.search(r"Requests/sec:\s+([\d.]+)", stdout)
+    total = re.search(r"(\d+) requests in", stdout)
+    if not match or not total:
+        raise RuntimeError("wrk: " + stdout)
+    errors = re.search(r"Socket errors: (.*)", stdout)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", stdout)
+    if errors or non2xx:
+        log(f"    wrk: {(errors.group(1) if errors else '')}"
+            f"{f' non-2xx {non2xx.group(1)}' if non2xx else ''}")
+    share = 100.0 * (usage.ru_utime + usage.ru_stime) / servers.wall_s
+    requests = float(total.group(1))
+    return [("requests/s", "req/s", "higher", float(match.group(1))),
+            ("server CPU per request (whole wrk run)", "µs", "lower",
+             sum(servers.used_ns) / 1000 / requests if requests else float("nan")),
+            (LOAD_SHARE, "%", "info", share)]
 
 
 # ---------------------------------------------------------------- scenarios
@@ -137,10 +318,10 @@ def wrk_requests_per_second(port, seconds, connections):
 SIZES = {
     "full": {"runs": 5, "hello_clients": 10000, "wrk_seconds": 10, "connect_seconds": 5,
              "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)], "dist_lines": 2000,
-             "proxy_seconds": 5},
+             "proxy_seconds": 5, "paced_lines": 2000},
     "quick": {"runs": 3, "hello_clients": 2000, "wrk_seconds": 3, "connect_seconds": 2,
               "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)], "dist_lines": 1000,
-              "proxy_seconds": 1},
+              "proxy_seconds": 1, "paced_lines": 500},
 }
 
 
@@ -165,8 +346,71 @@ def scenario_hello_held(sizes):
     return run, f"hello HTTP, {clients:,} clients held 1 s"
 
 
+NGINX_CONFIG = """daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {prefix}/body;
+  proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fastcgi;
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ default_type text/plain; return 200 "Hello\\nWorld\\n"; }}
+  }}
+}}
+"""
+
+
+def wait_for_port(port, process, name, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start (see {LOG_DIR})")
+            time.sleep(0.05)
+
+
+def stop_process(process):
+    """SIGTERM to the one pid we started, then SIGKILL; waits for it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def nginx_pids(master):
+    """nginx's master and its worker(s): the worker is the master's child."""
+    pids = [master]
+    try:
+        with open(f"/proc/{master}/task/{master}/children") as f:
+            pids += [int(pid) for pid in f.read().split()]
+    except OSError:
+        pass
+    return pids
+
+
+def peak_memory_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
 def scenario_hello_keepalive(sizes):
-    """hello_http, --delay-ms 0, under wrk's keep-alive load."""
+    """hello_http, --delay-ms 0, under wrk's keep-alive load; nginx with one worker beside it."""
     if not shutil.which("wrk"):
         return None, "wrk is not installed (Debian package wrk)"
     seconds = sizes["wrk_seconds"]
@@ -174,14 +418,34 @@ def scenario_hello_keepalive(sizes):
     def run(kind):
         server = start(kind, "01-hello-http", "hello_http", ["--delay-ms", "0"])
         try:
-            rate, errors = wrk_requests_per_second(server.port, seconds, 50)
-            if errors.strip():
-                log(f"    wrk against {kind}: {errors.strip()}")
-            return [("requests/s", "req/s", "higher", rate),
-                    ("peak memory", "MiB", "lower", server.peak_memory_mib())]
+            return wrk_figures([server.pid], seconds, 50, server.port) + [
+                ("peak memory", "MiB", "lower", server.peak_memory_mib())]
         finally:
             server.stop()
-    return run, f"hello HTTP keep-alive, no delay (wrk, 50 connections, {seconds} s)"
+
+    def nginx():
+        prefix = os.path.join(LOG_DIR, "nginx")
+        os.makedirs(prefix, exist_ok=True)
+        port = free_port()
+        config = os.path.join(prefix, "nginx.conf")
+        with open(config, "w") as f:
+            f.write(NGINX_CONFIG.format(prefix=prefix, port=port))
+        with open(os.path.join(prefix, "stderr.log"), "a") as errors:
+            process = subprocess.Popen(["nginx", "-c", config, "-p", prefix + "/", "-e",
+                                        os.path.join(prefix, "error.log")],
+                                       stdout=errors, stderr=errors, stdin=subprocess.DEVNULL,
+                                       preexec_fn=under_test())
+        try:
+            wait_for_port(port, process, "nginx")
+            pids = nginx_pids(process.pid)
+            figures = wrk_figures(pids, seconds, 50, port)
+            return figures + [("peak memory", "MiB", "lower",
+                               sum(peak_memory_mib(pid) for pid in pids))]
+        finally:
+            stop_process(process)
+
+    references = [("nginx, 1 worker", nginx)] if shutil.which("nginx") else []
+    return run, f"hello HTTP keep-alive, no delay (wrk, 50 connections, {seconds} s)", references
 
 
 def scenario_tcp_connections(sizes):
@@ -205,18 +469,81 @@ def scenario_tcp_connections(sizes):
     return run, f"TCP hello, short connections (4 at a time, {seconds} s)"
 
 
-def chat_figures(load, ports, senders, receivers, lines):
-    """chat_load on the servers at `ports`: 64-byte lines, senders as fast as they can."""
-    servers = ",".join(f"127.0.0.1:{port}" for port in ports)
-    result = run_json([load, "--server", servers, "--senders", str(senders), "--receivers",
-                       str(receivers), "--lines", str(lines), "--bytes", "64", "--timeout", "40"],
-                      120)
-    expected = first(result, "expected")
+def chat_figures(load, servers, senders, receivers, lines, rate=0, redis=None):
+    """chat_load on `servers` (and `redis`, watched on its own): 64-byte lines, senders as fast
+    as they can (or `rate` lines/s each); the servers' CPU over the load phase."""
+    addresses = ",".join(f"127.0.0.1:{server.port}" for server in servers)
+    pids = [server.pid for server in servers] + ([redis.pid] if redis else [])
+    result, measured = run_load(
+        [load, "--server", addresses, "--senders", str(senders), "--receivers", str(receivers),
+         "--lines", str(lines), "--bytes", "64", "--timeout", "40", "--phases"]
+        + (["--rate", str(rate)] if rate else []), 120, pids)
+    expected, delivered = first(result, "expected"), first(result, "delivered")
     return [("delivered lines/s", "lines/s", "higher", first(result, "lines_per_s")),
             ("latency p50", "ms", "lower", first(result, "p50_us") / 1000),
             ("latency p99", "ms", "lower", first(result, "p99_us") / 1000),
             ("lines delivered intact", "%", "higher",
-             100.0 * (first(result, "delivered") - first(result, "corrupt")) / expected)]
+             100.0 * (delivered - first(result, "corrupt")) / expected)] + cpu_figures(
+        measured, delivered, redis_index=len(servers) if redis else None)
+
+
+# ---------------------------------------------------------------- the write floor
+
+# lines a write -> {"us_per_write", "us_per_line"}, measured once by measure_floor(): writes to
+# one socket (FLOOR: the lower bound, the chat rows' reference) and to FLOOR_PEERS sockets in
+# turn (FLOOR_ROOM, a room's shape: each write then also wakes the reader, so a server that
+# writes a burst to its room, its reader waking once, can go below it).
+FLOOR, FLOOR_ROOM = {}, {}
+FLOOR_PEERS = 100
+
+
+def measure_floor(quick):
+    """Runs write_floor once for each shape, on both cores (its writer on the servers' core)."""
+    floor = tool("03-chat-server", "write_floor")
+    if not floor and os.path.exists(os.path.join(RELEASE_DIR, "CMakeCache.txt")):
+        log("  building benchmarks/03-chat-server/write_floor (bench_03_write_floor)")
+        subprocess.run(["cmake", "--build", RELEASE_DIR, "--target", "bench_03_write_floor"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        floor = tool("03-chat-server", "write_floor")
+    if not floor:
+        return "benchmarks/03-chat-server/write_floor is not built (bench_03_write_floor)"
+    both = (SERVER_CPUS | LOAD_CPUS) if SERVER_CPUS else None
+    for peers, into in ((1, FLOOR), (FLOOR_PEERS, FLOOR_ROOM)):
+        try:
+            result = subprocess.run([floor, "--seconds", "0.3" if quick else "1", "--rounds", "3",
+                                     "--peers", str(peers)], capture_output=True, text=True,
+                                    timeout=120, preexec_fn=pinned(both)).stdout
+            for case in json.loads(result.strip().splitlines()[-1])["cases"]:
+                into[case["lines"]] = case
+        except (subprocess.SubprocessError, ValueError, KeyError, IndexError) as error:
+            return f"write_floor failed: {error}"
+    return None
+
+
+def floor_line():
+    if 1 not in FLOOR or 16 not in FLOOR:
+        return ""
+    at_64 = f", {FLOOR[64]['us_per_line']:.3f} at 64" if 64 in FLOOR else ""
+    text = (f"floor: {FLOOR[1]['us_per_write']:.2f} µs per 64-byte write, "
+            f"{FLOOR[16]['us_per_line']:.2f} µs per line at 16 a write"
+            f"{at_64}, "
+            f"to one socket")
+    if 1 in FLOOR_ROOM and 16 in FLOOR_ROOM:
+        text += (f" (to {FLOOR_PEERS} sockets in turn: {FLOOR_ROOM[1]['us_per_write']:.2f} µs per "
+                 f"write, {FLOOR_ROOM[16]['us_per_line']:.2f} per line at 16)")
+    return text + "; benchmarks/03-chat-server/write_floor, one write(2) to a loopback socket"
+
+
+def floor_references(lines_a_write):
+    """A chat row's reference: the write floor's CPU per line at `lines_a_write` lines a write
+    to one socket."""
+    def measure():
+        if lines_a_write not in FLOOR:
+            raise RuntimeError("no write floor (write_floor not built?)")
+        return [("server CPU per delivered line", "µs", "lower",
+                 FLOOR[lines_a_write]["us_per_line"])]
+    return [(f"write floor, {lines_a_write} line{'s' if lines_a_write > 1 else ''} a write",
+             measure, "once")]
 
 
 def scenario_chat(index):
@@ -231,14 +558,34 @@ def scenario_chat(index):
         def run(kind):
             server = start(kind, "03-chat-server", "chat_server")
             try:
-                figures = chat_figures(load, [server.port], senders, receivers, lines)
+                figures = chat_figures(load, [server], senders, receivers, lines)
                 if not server.alive():
                     raise RuntimeError(f"the server died (exit {server.process.poll()})")
                 return figures + [("peak memory", "MiB", "lower", server.peak_memory_mib())]
             finally:
                 server.stop()
-        return run, title
+        return run, title, floor_references(16)
     return make
+
+
+def scenario_chat_paced(sizes):
+    """chat_server, one sender at a steady rate: one line a read, so one line a write at best."""
+    load = tool("03-chat-server", "chat_load")
+    if not load:
+        return None, "benchmarks/03-chat-server/chat_load is not built"
+    receivers, rate, lines = 100, 500, sizes["paced_lines"]
+
+    def run(kind):
+        server = start(kind, "03-chat-server", "chat_server")
+        try:
+            figures = chat_figures(load, [server], 1, receivers, lines, rate=rate)
+            if not server.alive():
+                raise RuntimeError(f"the server died (exit {server.process.poll()})")
+            return figures
+        finally:
+            server.stop()
+    return run, (f"chat paced, 1 sender at {rate} lines/s to {receivers} ({lines} lines)"), \
+        floor_references(1)
 
 
 def scenario_distributed(sizes):
@@ -258,7 +605,7 @@ def scenario_distributed(sizes):
                 servers.append(start(kind, "04-distributed-chat", "distributed_chat",
                                      ["--redis", f"127.0.0.1:{redis.port}", "--channel", "compare"]))
             time.sleep(0.5)  # both subscribed before the first line
-            figures = chat_figures(load, [s.port for s in servers], 1, 100, lines)
+            figures = chat_figures(load, servers, 1, 100, lines, redis=redis)
             if not all(s.alive() for s in servers):
                 raise RuntimeError("a server died during the load")
             return figures + [("peak memory, both servers", "MiB", "lower",
@@ -267,13 +614,13 @@ def scenario_distributed(sizes):
             for server in servers:
                 server.stop()
             redis.stop()
-    return run, f"distributed chat, 2 servers + Redis, 1x100 ({lines} lines)"
+    return run, f"distributed chat, 2 servers + Redis, 1x100 ({lines} lines)", floor_references(16)
 
 
 def proxy_bench_figure(command, key, timeout):
     """proxy_bench prints `name key=value ...`; returns value as a float."""
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=raise_fd_limit)
+                          preexec_fn=load_side())
     match = re.search(re.escape(key) + r"=([\d.]+)", done.stdout)
     if not match:
         raise RuntimeError(f"{' '.join(command)}: no {key} in {(done.stdout + done.stderr)[-300:]}")
@@ -309,10 +656,12 @@ def greeting_figures(port, seconds):
 
 
 class Backend:
-    """proxy_bench's echo server: the backend every proxy forwards to."""
+    """proxy_bench's echo server: the backend every proxy forwards to. Beside the load tools
+    (cpus="load"), so that the proxy has its core to itself; on the servers' core when it is
+    what is measured (direct)."""
 
-    def __init__(self, bench):
-        self.server = Server([bench, "echo", "--port", "0"], "echo-backend")
+    def __init__(self, bench, cpus="load"):
+        self.server = Server([bench, "echo", "--port", "0"], "echo-backend", cpus)
         self.port = self.server.port
 
     def stop(self):
@@ -341,7 +690,8 @@ def scenario_proxy(sizes):
     seconds = sizes["proxy_seconds"]
 
     def run(kind):
-        backend, greeter = Backend(bench), start("cpp", "02-tcp-server", "tcp_server")
+        backend = Backend(bench)
+        greeter = start("cpp", "02-tcp-server", "tcp_server", cpus="load")
         proxies = []
         try:
             for target in (backend, greeter):
@@ -357,7 +707,8 @@ def scenario_proxy(sizes):
                 server.stop()
 
     def direct():
-        backend, greeter = Backend(bench), start("cpp", "02-tcp-server", "tcp_server")
+        backend = Backend(bench, cpus="server")
+        greeter = start("cpp", "02-tcp-server", "tcp_server")
         try:
             return proxy_figures(bench, backend.port, seconds, greeter.port)
         finally:
@@ -371,21 +722,12 @@ def scenario_proxy(sizes):
         with open(config, "w") as f:
             f.write(HAPROXY_CONFIG.format(port=port, backend=backend.port))
         process = subprocess.Popen(["haproxy", "-db", "-f", config], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, preexec_fn=raise_fd_limit)
+                                   stderr=subprocess.DEVNULL, preexec_fn=under_test())
         try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), 0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("haproxy did not start")
-                    time.sleep(0.05)
+            wait_for_port(port, process, "haproxy")
             return proxy_figures(bench, port, seconds)
         finally:
-            process.terminate()
-            process.wait()
+            stop_process(process)
             backend.stop()
 
     references = [("direct to the backend (the ceiling)", direct)]
@@ -462,6 +804,8 @@ def number(value, unit):
         return "-"
     if unit in ("ms",) and value < 10:
         return f"{value:.2f}"
+    if unit == "µs" and value < 10:  # CPU per line: 0.06 against 0.5 is the whole story
+        return f"{value:.3f}" if value < 1 else f"{value:.2f}"
     if value >= 100 or unit in ("req/s", "lines/s", "conn/s"):
         return f"{value:,.0f}"
     return f"{value:.1f}"
@@ -481,6 +825,9 @@ def cell(figures, unit, runs):
 
 def verdict(line):
     node, cpp, ratio = line["node"]["median"], line["cpp"]["median"], line["ratio"]
+    if line["better"] == "info":
+        bound = [SHOWN[k] for k in KINDS if line[k]["median"] >= LOAD_BOUND]
+        return f"load-bound: {', '.join(bound)}" if bound else "-"
     if node == 0 and cpp == 0:
         return "even"
     if line["better"] == "higher" and node == 0 and cpp > 0:
@@ -493,6 +840,29 @@ def verdict(line):
     if 0.9 <= advantage <= 1.1:
         return "even"
     return f"C++ {advantage:.1f}x better" if advantage > 1 else f"Node.js {1 / advantage:.1f}x better"
+
+
+def load_bound(summary):
+    """{scenario: [kinds whose load tool used >= LOAD_BOUND % of its core, median of the runs]}"""
+    bound = {}
+    for line in summary:
+        if line["metric"] == LOAD_SHARE:
+            for kind in [k for k in line if k in KINDS or k in line["references"]]:
+                if line[kind]["median"] >= LOAD_BOUND:
+                    bound.setdefault(line["scenario"], []).append(SHOWN.get(kind, kind))
+    return bound
+
+
+def reference_ratios(line):
+    """"0.54 of nginx, 1 worker": C++'s median over each reference's, for the main table."""
+    parts = []
+    if line["better"] == "info":
+        return "-"
+    for reference in line["references"]:
+        figure, cpp = line[reference]["median"], line["cpp"]["median"]
+        if figure and figure == figure and cpp == cpp:
+            parts.append(f"{cpp / figure:.2f}x {reference}")
+    return "; ".join(parts) or "-"
 
 
 def references_table(summary, runs):
@@ -510,13 +880,22 @@ def references_table(summary, runs):
 
 
 def markdown_table(summary, runs):
-    lines = ["| scenario | metric | Node.js | C++ | C++ / Node.js | |",
-             "|---|---|---|---|---|---|"]
+    """Every figure, Node.js beside C++, their ratio, C++'s ratio to each reference (nginx,
+    HAProxy, the direct ceiling, the write floor); rows whose load tool saturated its core say
+    "load-bound"."""
+    bound = load_bound(summary)
+    lines = ["| scenario | metric | Node.js | C++ | C++ / Node.js | C++ / reference | |",
+             "|---|---|---|---|---|---|---|"]
     for line in summary:
         ratio = "-" if line["ratio"] != line["ratio"] else f"{line['ratio']:.2f}"
-        lines.append(f"| {line['scenario']} | {line['metric']} ({line['better']} is better) | "
+        better = f" ({line['better']} is better)" if line["better"] in ("higher", "lower") else ""
+        judged = verdict(line)
+        if line["scenario"] in bound and line["better"] == "higher" and line["unit"] != "%":
+            judged += f"; load-bound: {', '.join(bound[line['scenario']])}"
+        lines.append(f"| {line['scenario']} | {line['metric']}{better} | "
                      f"{cell(line['node'], line['unit'], runs)} | "
-                     f"{cell(line['cpp'], line['unit'], runs)} | {ratio} | {verdict(line)} |")
+                     f"{cell(line['cpp'], line['unit'], runs)} | {ratio} | "
+                     f"{reference_ratios(line)} | {judged} |")
     return "\n".join(lines)
 
 
@@ -538,12 +917,14 @@ def write_csv(path, summary, date, machine):
 SHORT_SCENARIOS = [(r"hello HTTP, ([\d,]+) clients.*", r"hello, \1 held 1 s"),
                    (r"hello HTTP keep-alive.*", "hello keep-alive"),
                    (r"TCP hello.*", "TCP hello"), (r"chat fan-out (\S+).*", r"chat \1"),
+                   (r"chat paced.*", "chat paced"),
                    (r"distributed chat.*", "2 chat servers"), (r"reverse proxy.*", "proxy")]
 SHORT_METRICS = {"throughput, 1 connection": "MiB/s, 1 conn", "throughput, 8 connections":
                  "MiB/s, 8 conns", "short connections/s": "conn/s, half-close",
                  "short connections/s to tcp_server, client never half-closes": "conn/s, greeting",
                  "delivered lines/s": "lines/s", "slowest client's wait (p99)": "p99 wait",
-                 "peak memory, both servers": "", "peak memory": ""}
+                 "peak memory, both servers": "", "peak memory": "",
+                 "server CPU per delivered line": "", "server CPU per request (whole wrk run)": ""}
 
 
 def short_label(line):
@@ -601,13 +982,16 @@ def draw_charts(summary, out_dir):
     speed = [l for l in summary if l["better"] == "higher" and l["unit"] != "%"]
     times = [l for l in summary if l["unit"] == "ms"]
     memory = [l for l in summary if l["unit"] == "MiB"]
+    cpu = [l for l in summary if l["unit"] == "µs" and l["metric"].startswith("server CPU")]
     drawn = []
     for name, title, ylabel, lines, normalise, log_scale in (
             ("compare-throughput.svg", "Throughput, relative to Node.js (higher is better)",
              "times Node.js's median", speed, True, True),
             ("compare-latency.svg", "Time and latency (lower is better)", "ms", times, False, True),
             ("compare-memory.svg", "Server's peak memory, VmHWM (lower is better)", "MiB",
-             memory, False, False)):
+             memory, False, False),
+            ("compare-cpu.svg", "Server CPU per delivered line or request (lower is better)",
+             "µs", cpu, False, True)):
         if chart(os.path.join(out_dir, name), title, ylabel, lines, normalise, log_scale):
             drawn.append(name)
     return drawn
@@ -630,7 +1014,7 @@ def update_readme(readme, block):
 
 SCENARIOS = [scenario_hello_held, scenario_hello_keepalive, scenario_tcp_connections,
              scenario_chat(0), scenario_chat(1), scenario_chat(2),
-             scenario_distributed, scenario_proxy]
+             scenario_chat_paced, scenario_distributed, scenario_proxy]
 
 
 def main():
@@ -641,9 +1025,15 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
     parser.add_argument("--only", help="run only scenarios whose title contains this")
     parser.add_argument("--no-readme", action="store_true", help="leave benchmarks/README.md alone")
+    parser.add_argument("--note", help="a sentence put first in the notes (say a run was noisy)")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="do not pin the servers and the load tools to cores of their own")
     args = parser.parse_args()
 
-    global RELEASE_DIR, LOG_DIR
+    global RELEASE_DIR, LOG_DIR, SERVER_CPUS, LOAD_CPUS
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) >= 2 and not args.no_pin:
+        SERVER_CPUS, LOAD_CPUS = {cpus[0]}, {cpus[1]}
     RELEASE_DIR = os.path.abspath(args.release_dir)
     LOG_DIR = os.path.join(RELEASE_DIR, "compare-logs")
     os.makedirs(LOG_DIR, exist_ok=True)
@@ -656,11 +1046,14 @@ def main():
     load_before = load_average()
     started = time.monotonic()
     log(f"compare: {runs} runs each, interleaved Node.js / C++; {machine_line(machine)}")
+    log(f"  {cores_line()}")
+    floor_missing = measure_floor(args.quick)
+    log(f"  {floor_line() or floor_missing}")
 
     rows, skipped, failures, attempts = [], [], [], {}
     for make in SCENARIOS:
         run, title, *more = make(sizes)
-        references = more[0] if more else []
+        references = [(r + (None,))[:3] for r in more[0]] if more else []
         if run is None:
             skipped.append(title)
             log(f"  skipped: {title}")
@@ -685,7 +1078,7 @@ def main():
                                  "metrics": metrics})
                 shown = ", ".join(f"{m} {number(v, u)} {u}" for m, u, _, v in metrics)
                 log(f"    {SHOWN[kind]:8} run {number_}: {shown}  [{time.monotonic() - began:.1f} s]")
-            for name, measure in references if number_ == 1 or not quick else []:
+            for name, measure, once in references if number_ == 1 or not (quick or once) else []:
                 attempts[(title, name)] = attempts.get((title, name), 0) + 1
                 try:
                     metrics = measure()
@@ -714,7 +1107,16 @@ def main():
              f"{load_before}, after {load_average()} (the machine is shared: other builds ran "
              f"meanwhile). Each figure is the median of {runs} runs, min-max in brackets; "
              f"Node.js and C++ ran in turn (A B A B) on the same load"
-             f"{'; the ceilings (direct, HAProxy) ran once' if quick else ''}."]
+             f"{'; the ceilings (direct, HAProxy, nginx) ran once' if quick else ''}.",
+             f"Cores: {cores_line()}. Server CPU: every thread's CPU time of the server(s) "
+             f"(/proc/PID/task/*/schedstat), over the load phase for chat_load's rows (clients "
+             f"already connected) and over the whole run for wrk's; \"load-bound\": the load "
+             f"tool used {LOAD_BOUND:.0f}% or more of its core, so its row measures the load tool "
+             f"as much as the server."]
+    if floor_line():
+        notes.insert(1, floor_line().replace("floor:", "Write floor:", 1) + ".")
+    if args.note:
+        notes.insert(0, args.note)
     if skipped:
         notes.append("Not measured: " + "; ".join(skipped) + ".")
     if failures:
