@@ -37,20 +37,24 @@ bool uses_chunks(const http::request_head& request) {
 
 // res.writeHead(200, {'content-type': 'text/plain'})
 std::string response_head(const http::request_head& request) {
-  // TODO step 3: the status line and two headers, each ending in \r\n, then an empty line:
-  //              "HTTP/1.1 200 OK\r\n" "Content-Type: text/plain\r\n"
-  //              "Transfer-Encoding: chunked\r\n" "\r\n".
-  // TODO step 5: no Transfer-Encoding when !uses_chunks(request) (HTTP/1.0), and
-  //              "Connection: close\r\n" when !request.keep_alive.
+  // TODO step 4: res.writeHead(200, {'content-type': 'text/plain'}): the status line
+  //              HTTP/1.1 200 OK, then the headers Content-Type (text/plain) and
+  //              Transfer-Encoding (chunked), each line ending in \r\n, then an empty line.
+  //              (test: "the answer has the exact status line and headers")
+  // TODO step 6: add Connection: close when the request does not keep the connection alive.
+  //              (test: "Connection close gets the answer and then the server closes")
+  // TODO step 7: no Transfer-Encoding for HTTP/1.0 (see uses_chunks). (test: "HTTP/1.0 gets a
+  //              raw body without chunks and then the server closes")
   (void)request;
   return "";
 }
 
 // One piece of the body, framed as a chunk when the request allows chunks.
 std::string body_part(std::string_view text, const http::request_head& request) {
-  // TODO step 3: frame `text` as a chunk: its size in hex, \r\n, the text, \r\n.
-  //              "Hello\n" becomes "6\r\nHello\n\r\n" (std::ostringstream and std::hex help).
-  // TODO step 5: when !uses_chunks(request) (HTTP/1.0), return the text as it is.
+  // TODO step 4: frame `text` as one chunk: its size in hexadecimal, \r\n, the text, \r\n.
+  //              (test: "Hello comes at once as the first chunk")
+  // TODO step 7: for HTTP/1.0 (no chunks), the text as it is. (test: "HTTP/1.0 gets a raw body
+  //              without chunks and then the server closes")
   (void)request;
   return std::string{text};
 }
@@ -74,10 +78,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
  private:
   awaitable<void> serve();
-  awaitable<std::optional<http::request_head>> read_request();  // step 2
+  awaitable<std::optional<http::request_head>> read_request();  // steps 2, 3
   awaitable<bool> receive_more();                               // step 2
-  awaitable<void> answer(const http::request_head& request);    // steps 3 and 4
-  awaitable<bool> skip_body(std::size_t length);                // step 5
+  awaitable<void> answer(const http::request_head& request);    // steps 4 and 5
+  awaitable<bool> skip_body(std::size_t length);                // step 7
   awaitable<void> close_gracefully();
   void drop_after(milliseconds timeout);
 
@@ -94,11 +98,15 @@ awaitable<void> http_session::serve() {
     while (true) {
       const auto request = co_await read_request();
       if (!request) break;
-      // TODO step 5: skip the request's body first:
-      //              if (!co_await skip_body(request->content_length)) break;
+      // TODO step 7: first take the request's body (content_length bytes) out of the way with
+      //              skip_body(), and leave the loop if the client closed meanwhile. (test: "a
+      //              request body is skipped by its Content-Length")
       co_await answer(*request);
-      // TODO step 5: keep-alive. Go round the loop again for the next request, and leave it
-      //              only when !request->keep_alive (HTTP/1.0, or Connection: close).
+      // TODO step 6: keep-alive: go round again for the next request on this connection,
+      //              unless this request does not keep it alive (HTTP/1.0, or Connection:
+      //              close). (tests: "a second request on the same connection is answered",
+      //              "pipelined requests are answered in order", "Connection close gets the
+      //              answer and then the server closes")
       break;
     }
     co_await close_gracefully();
@@ -112,53 +120,58 @@ awaitable<void> http_session::serve() {
   deadline_.cancel();  // lets go of the session: its last handler holds a reference
 }
 
-// Step 2: reads until the bytes hold a whole request head, and returns it. A malformed or
+// Steps 2 and 3: reads until the bytes hold a whole request head, and returns it. A malformed or
 // oversized head is answered 400 or 431 here, and nothing is returned: the connection closes.
 awaitable<std::optional<http::request_head>> http_session::read_request() {
-  // TODO step 2: first arm the deadline: drop_after(settings_.idle_timeout). Then loop:
-  //   - ask http::parse_request_head(received_) what the bytes so far hold;
-  //   - complete: erase result.head_length bytes from received_ (what follows is the body or
-  //     the next request) and co_return result.head;
-  //   - bad: log result.problem, write http::error_response("400 Bad Request") with
-  //     co_await asio::async_write(socket_, asio::buffer(...), use_awaitable), co_return
-  //     std::nullopt (serve() then closes the connection);
-  //   - too_large: the same with "431 Request Header Fields Too Large";
-  //   - need_more: if (!co_await receive_more()) co_return std::nullopt; and round again.
+  // TODO step 3: arm the idle deadline first (drop_after, --idle-timeout-ms): the whole head
+  //              must arrive in time. (tests: "a client that sends nothing is dropped after the
+  //              idle timeout", "a client that stalls in the middle of a head is dropped after
+  //              the idle timeout")
+  // TODO step 2: what Node's http module does before it calls you: ask the parser
+  //              (http::parse_request_head) about all the bytes received so far, and act on its
+  //              answer: need more (receive more; nothing if the client has closed), bad (answer
+  //              400 Bad Request), too large (answer 431 Request Header Fields Too Large), or
+  //              complete (take the head out of received_ and return it). (tests: "garbage gets
+  //              400 Bad Request and the connection closes", "bytes that cannot start a request
+  //              get 400 without waiting for a line end", "a request head over 8 KiB gets 431
+  //              and the connection closes")
   // Until then, this swallows whatever the client sends and never answers.
   while (true) co_await socket_.async_read_some(asio::buffer(read_buffer_), use_awaitable);
 }
 
 // socket.on('data'): waits for the next bytes and keeps them; false at end-of-file.
 awaitable<bool> http_session::receive_more() {
-  // TODO step 2: auto [error, size] = co_await socket_.async_read_some(
-  //                  asio::buffer(read_buffer_), use_tuple);
-  //              asio::error::eof: co_return false (the client has closed); another error:
-  //              throw std::system_error{error}; else append the bytes to received_ and
-  //              co_return true.
+  // TODO step 2: socket.on('data'): wait for the next bytes (one read into read_buffer_) and
+  //              append them to received_. False once the client has closed (end-of-file); any
+  //              other error is thrown. (test: "garbage gets 400 Bad Request and the connection
+  //              closes")
   co_return false;
 }
 
-// Steps 3 and 4: the head and Hello at once; World after the delay, from a timer.
+// Steps 4 and 5: the head and Hello at once; World after the delay, from a timer.
 awaitable<void> http_session::answer(const http::request_head& request) {
   drop_after(settings_.delay + settings_.idle_timeout);  // a client that stops reading is dropped
 
   const bool head_only = request.method == "HEAD";  // a HEAD request gets the head alone
-  // TODO step 3: res.writeHead(...); res.write("Hello\n"). Put response_head(request) and then
-  //              (unless head_only) body_part("Hello\n", request) in one named std::string, and
-  //              write it: co_await asio::async_write(socket_, asio::buffer(bytes), use_awaitable).
+  // TODO step 4: res.writeHead(...); res.write("Hello\n"): the head and (unless head_only)
+  //              the Hello part, in one write, from a string that lives until it completes.
+  //              (tests: "Hello comes at once as the first chunk", "HEAD gets the head and no
+  //              body")
   if (head_only) co_return;
 
-  // TODO step 4: setTimeout(function(){ res.end("World\n"); }, 1000). Never sleep: wait on
-  //              asio::steady_timer timer{socket_.get_executor(), settings_.delay} with
-  //              co_await timer.async_wait(use_awaitable), then write body_part("World\n",
-  //              request) and last_chunk (step 5: the last chunk only when uses_chunks(request)).
+  // TODO step 5: setTimeout(function(){ res.end("World\n"); }, 1000): wait settings_.delay
+  //              without blocking the thread, then write the World part and the last chunk.
+  //              (tests: "World comes about one delay after Hello", "50 clients at once all get
+  //              World within about one delay")
+  // TODO step 7: the last chunk only when the request uses chunks. (test: "HTTP/1.0 gets a raw
+  //              body without chunks and then the server closes")
 }
 
-// Step 5: throws away a request's body (Content-Length bytes); false if the client left.
+// Step 7: throws away a request's body (Content-Length bytes); false if the client left.
 awaitable<bool> http_session::skip_body(std::size_t length) {
-  // TODO step 5: erase up to `length` bytes from the front of received_; while some are still
-  //              missing, co_await receive_more() (co_return false if it says the client has
-  //              closed) and erase again. co_return true once all `length` bytes are gone.
+  // TODO step 7: drop `length` bytes from the front of received_, receiving more while some
+  //              are still missing; false if the client closes first. (test: "a request body
+  //              is skipped by its Content-Length")
   (void)length;
   co_return true;
 }
@@ -197,9 +210,11 @@ awaitable<void> accept_clients(tcp::acceptor acceptor, hello_settings settings) 
   while (auto socket = co_await clients.accept(acceptor)) {
     std::error_code ignored;
     socket->set_option(tcp::no_delay(true), ignored);  // each piece leaves at once, no batching
-    // TODO step 1: give the client a session and start it, so this loop goes straight back to
-    //              accepting: std::make_shared<http_session>(std::move(*socket), settings)->start();
-    //              (A socket left here is closed at the end of this block.)
+    // TODO step 1: http.createServer(function(req,res){...}) calls you once per client: give
+    //              this client an http_session of its own (owned by a std::shared_ptr, since it
+    //              calls shared_from_this) and start it, so this loop goes straight back to
+    //              accepting. A socket left here is closed at the end of this block. (test: "a
+    //              connection is accepted and stays open while the client is quiet")
   }
 }
 

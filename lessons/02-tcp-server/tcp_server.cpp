@@ -14,10 +14,15 @@ using asio::ip::tcp;
 // One client's whole conversation: socket.write("Hello\n"); socket.end("world\n");
 awaitable<void> greet(tcp::socket socket) {
   try {
-    // TODO step 2: write "Hello\n" with co_await asio::async_write(socket, asio::buffer(...),
-    // use_awaitable).
-    // TODO step 3: write "world\n" the same way, then send our FIN with
-    //              socket.shutdown(tcp::socket::shutdown_send).
+    // TODO step 1: send the client the six bytes "Hello\n", and wait until all of them are
+    //              handed to the kernel. Mirrors socket.write("Hello\n").
+    //              (test: "each client gets Hello")
+    // TODO step 2: then send "world\n" the same way, and only once that is done tell the client
+    //              we will send nothing more (our FIN: it reads end-of-file). Mirrors
+    //              socket.end("world\n"). (tests: "each client gets Hello, then world",
+    //              "the server closes its side after the two lines", "a client that half-closes
+    //              first still gets both lines", "500 connections at once each get both lines
+    //              and end-of-file")
     (void)socket;
     co_return;
   } catch (const std::system_error& error) {
@@ -34,9 +39,9 @@ awaitable<void> accept_clients(tcp::acceptor acceptor) {
       if (co_await workshop::keep_accepting_after(error)) continue;
       co_return;
     }
-    // TODO step 1: start greet(std::move(socket)) as its own coroutine with asio::co_spawn
-    //              (executor: acceptor.get_executor(), completion: asio::detached), so the
-    //              loop goes straight back to accepting.
+    // TODO step 1: hand the socket to greet(), running as a coroutine of its own that nobody
+    //              waits for, so this loop goes straight back to accepting. Mirrors Node calling
+    //              function(socket){...} for each connection. (test: "each client gets Hello")
   }
 }
 

@@ -26,7 +26,8 @@ using asio::ip::tcp;
 // socket.on('data'): every complete line goes to everyone in the room but its author.
 chat::line_handler broadcast_to_others(chat::chat_room& room) {
   return [&room](chat::chat_session& author, const chat::message& line) {
-    // TODO step 2: room.broadcast(...) the line to everyone but its author (author.user_id()).
+    // TODO step 2: the room's broadcast of `line` to everyone but its author. (test: "a line
+    //              from A reaches B and C byte for byte, and never comes back to A")
     (void)room;
     (void)author;
     (void)line;
@@ -40,10 +41,10 @@ awaitable<void> listener(tcp::acceptor acceptor, chat::chat_room& room, chat::se
   std::uint64_t next_user_id = 1;
   workshop::client_gate clients{max_clients, "the room is full, try again later\n"};
   while (auto socket = co_await clients.accept(acceptor)) {
-    // TODO step 1: make a session for the socket and start it with the welcome line:
-    //   std::make_shared<chat::chat_session>(std::move(*socket), room,
-    //       std::to_string(next_user_id++), limits, broadcast_to_others(room))->start(welcome);
-    //   (a shared_ptr: the session lives as long as its reader or writer coroutine needs it)
+    // TODO step 1: createServer(function(socket){...}) once per client: a chat_session for this
+    //              socket (owned by a std::shared_ptr: its coroutines keep it alive) with the
+    //              room, the next user id, the limits and broadcast_to_others(room) as its line
+    //              handler; start it with the welcome. (test: "each client first gets a line starting with welcome")
     (void)room;
     (void)limits;
     (void)welcome;

@@ -32,21 +32,24 @@ chat_session::chat_session(asio::ip::tcp::socket socket, chat_room& room, std::s
 }
 
 void chat_session::start(const message& welcome) {
-  // TODO step 1: socket.write("welcome ...\n"): deliver(welcome), then start the writer:
-  //   asio::co_spawn(socket_.get_executor(),
-  //                  [self = shared_from_this()] { return self->writer(); }, asio::detached);
-  // TODO step 2: sockets.push(socket): join the room (room_.join(shared_from_this())), then
-  //              start the reader the same way as the writer.
+  // TODO step 1: socket.write("welcome ...\n"): deliver the welcome, then start the writer
+  //              coroutine so that it keeps the session alive (README: the Asio pieces, a member
+  //              coroutine). (test: "each client first gets a line starting with welcome")
+  // TODO step 2: sockets.push(socket): join the room, then start the reader the same way.
+  //              (test: "a line from A reaches B and C byte for byte, and never comes back to A")
   (void)welcome;
 }
 
 void chat_session::deliver(const message& line) {
   if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
-  // TODO step 1: push `line` into outbox_; if the outbox was empty before, the writer may be
-  //              asleep on wake_writer_: wake it with wake_writer_.cancel_one().
-  // TODO step 5: when outbox_.push refuses the line, log why (workshop::log), set the socket
-  //              to reset on close (socket_.set_option(asio::socket_base::linger{true, 0},
-  //              error): the kernel then frees what it still holds for this client), and stop().
+  // TODO step 1: queue `line` in the outbox, for the writer. (test: "each client first gets a line starting with welcome")
+  // TODO step 2: a line may now arrive while the writer sleeps: wake it, when the outbox was
+  //              empty before this line. (test: "a line from A reaches B and C byte for byte, and never comes back to A")
+  // TODO step 5: Node's socket.write buffers without limit. When the outbox refuses the line,
+  //              drop this client: log why, make the close a reset (the kernel then frees what
+  //              it still holds for it), and stop(). Never leave the room from here: the
+  //              reader does. (test: "a client that never reads is dropped past --max-backlog,
+  //              the others go on")
   (void)line;
 }
 
@@ -59,26 +62,30 @@ void chat_session::stop() {
 // socket.on('data'): TCP delivers bytes, not lines. A chunk can hold half a line or three;
 // keep what has arrived and hand on only complete lines.
 asio::awaitable<void> chat_session::reader() {
-  // TODO step 2: loop: read a chunk with
-  //   auto [error, count] = co_await socket_.async_read_some(asio::buffer(chunk),
-  //                                                          use_tuple);
-  //   (chunk: a std::vector<char> of 16 KiB), stop on error, and hand the chunk to
-  //   on_line_(*this, make_message(...)): the Node.js way, one chunk at a time.
-  // TODO step 3: after the loop (end-of-file, reset, or stop()): leave the room
-  //              (room_.leave(shared_from_this())), stop(), and log that the client left.
-  // TODO step 4: hand each chunk to framer_.push(...) instead (line_framer.cpp), which passes
-  //              on whole lines only; when it returns false, log it and end the loop.
+  // TODO step 2: socket.on('data'): read what arrives into a 16 KiB buffer until an error
+  //              (any error ends the session), and hand each chunk to on_line_ as a message:
+  //              the Node.js way, one chunk at a time. (tests: "a line from A reaches B and C byte for byte, and never comes back to A",
+  //              "1,000 lines from one sender arrive in order", "200 clients sending 10 lines
+  //              each: each gets exactly the others' lines")
+  // TODO step 3: socket.on('close'): after the loop, whatever ended it, leave the room, stop(),
+  //              and log that the client left. (tests: "a client that hangs up is closed and
+  //              forgotten", "clients that disconnect during traffic do not disturb the
+  //              others", "clients that come and go are forgotten: memory does not grow with
+  //              them")
+  // TODO step 4: hand each chunk to framer_ instead (line_framer.cpp), which passes on whole
+  //              lines only; when it refuses (a line over --max-line), log it and end the loop.
+  //              (tests: "two senders' long lines sent in tiny fragments never interleave", "a
+  //              line over --max-line drops only its sender")
   co_return;
 }
 
 // One outstanding write per socket: the writer alone writes, and sends everything queued
 // since its last write in one gather write.
 asio::awaitable<void> chat_session::writer() {
-  // TODO step 1: while the socket is open: if outbox_ is empty, sleep until deliver() wakes
-  //   you: co_await wake_writer_.async_wait(use_tuple); otherwise take_all()
-  //   from the outbox, make one asio::const_buffer per line (asio::buffer(*line)), send them
-  //   all with one co_await asio::async_write(socket_, buffers, use_tuple),
-  //   and tell the outbox they were written(). On a write error, leave the loop and stop().
+  // TODO step 1: one outstanding write per socket. While the socket is open: sleep on
+  //              wake_writer_ while the outbox is empty; else take everything queued, send it in
+  //              one gather write, and tell the outbox it was written. A write error ends the
+  //              loop; then stop(). (test: "each client first gets a line starting with welcome")
   co_return;
 }
 

@@ -4,10 +4,10 @@ namespace chat {
 
 bool line_framer::push(std::string_view bytes,
                        const std::function<void(std::string line)>& on_line) {
-  // TODO step 4: append `bytes` to received_. For each '\n' in received_: if the line before it
-  //              is longer than max_line_ return false; else on_line(the line with its '\n').
-  //              Then erase what was handed on, keep the unfinished rest, and return false if
-  //              that rest is already longer than max_line_.
+  // TODO step 4: keep `bytes` after what came before; hand each complete line (with its '\n')
+  //              to on_line, in order, and keep the unfinished rest. False when a line, or the
+  //              rest, is longer than max_line_. (tests: "two senders' long lines sent in tiny
+  //              fragments never interleave", "a line over --max-line drops only its sender")
   (void)bytes;
   (void)on_line;
   return true;

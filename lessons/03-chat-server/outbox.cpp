@@ -5,8 +5,9 @@
 namespace chat {
 
 bool outbox::push(const message& line) {
-  // TODO step 5: if bytes_ plus this line would pass max_bytes_, queue nothing and return
-  //              false (the session then drops its client).
+  // TODO step 5: refuse (queue nothing, return false) a line that would take bytes_ past
+  //              max_bytes_: the session then drops its client. (test: "a client that never
+  //              reads is dropped past --max-backlog, the others go on")
   bytes_ += line->size();
   queued_.push_back(line);  // a copy of the pointer, not of the line
   return true;

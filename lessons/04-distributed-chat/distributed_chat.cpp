@@ -92,11 +92,14 @@ chat_node::chat_node(asio::any_io_executor executor, node_settings settings)
 
 void chat_node::start() {
   // subClient.subscribe("chat channel"); subClient.on("message", ...)
-  // TODO step 2: subscribe to settings_.channel, calling deliver(json) for each message:
-  //              subscriber_->subscribe(channel, [this](const std::string& json) { ... });
-  // TODO step 5: if history_.enabled(), also subscribe to history_.cut_channel(), calling
-  //              history_.cut_arrived(token), and on subscriber_->on_lost(...) call
-  //              history_.subscriber_lost().
+  // TODO step 2: subscribe to settings_.channel (redis_client.hpp), with a handler that calls
+  //              deliver() for each message. (test: "a message published from outside reaches
+  //              every client")
+  // TODO step 6: with history on (history_.enabled()), also subscribe to history_'s cut channel,
+  //              handing each token to it, and tell it when the subscriber loses its connection
+  //              (room_history.hpp says which calls). (tests: "a newcomer gets the last lines
+  //              first, then live ones", "a newcomer joining mid-conversation misses nothing and
+  //              sees nothing twice")
   publisher_->set_name("distributed_chat:" + settings_.name + ":publisher");
   subscriber_->set_name("distributed_chat:" + settings_.name + ":subscriber");
   publisher_->start();
@@ -116,19 +119,25 @@ void chat_node::admit(tcp::socket socket) {
   auto newcomer = std::make_shared<chat::chat_session>(
       std::move(socket), room_, next_user_id(), settings_.limits,
       [this](chat::chat_session& author, const chat::message& line) { publish(author, line); });
-  // TODO step 5: if history_.enabled() and both Redis connections are ready(), co_spawn
-  //              welcome_with_history(newcomer) instead (capture [this, newcomer]).
+  // TODO step 6: with history on and both Redis connections ready, welcome the newcomer with
+  //              welcome_with_history() instead, in a coroutine of its own. (tests: "a newcomer
+  //              gets the last lines first, then live ones", "a newcomer joining
+  //              mid-conversation misses nothing and sees nothing twice")
   newcomer->start(welcome_);  // sockets.push(socket); socket.write(... " : welcome ...")
 }
 
 // socket.on('data'): pubClient.publish("chat channel", JSON.stringify({...})). The line goes
 // through a bounded queue so that a line said while Redis is away is published once it is back.
 void chat_node::publish(chat::chat_session& author, const chat::message& line) {
-  // TODO step 4: if queued_ already holds settings_.max_queued lines, log it, tell(author,
-  //              "your line was not delivered: ...") and return.
-  // TODO step 1: queue the line as the Node.js servers' JSON, encode({*line, author.user_id()})
-  //              (chat_message.hpp), at the back of queued_; then wake the publisher with
-  //              wake_publisher_.cancel().
+  // TODO step 5: Node's client queues without limit. When queued_ already holds
+  //              settings_.max_queued lines, log it, tell the author (tell) that the line was not
+  //              delivered, and keep nothing. (test: "while Redis is away the queue is bounded,
+  //              and the sender is told")
+  // TODO step 1: pubClient.publish("chat channel", JSON.stringify({message, userId})): put the
+  //              line and its author's user id, as the Node.js servers' JSON (chat_message.hpp),
+  //              at the back of queued_, and wake the publisher coroutine (it sleeps on
+  //              wake_publisher_). (tests: "each line is published on the channel as the Node.js
+  //              servers' JSON", "a line split over several sends is published once, whole")
   (void)author;
   (void)line;
 }
@@ -143,18 +152,23 @@ awaitable<void> chat_node::publish_queued() {
       co_await wake_publisher_.async_wait(use_tuple);
       continue;
     }
-    // TODO step 4: first wait until Redis is there: co_await publisher_->wait_ready(), then
-    //              subscriber_->wait_ready() (so our own clients hear what was queued too), and
-    //              `continue` if the publisher is no longer ready() by then.
+    // TODO step 4: send nothing before Redis is there: wait until the publisher, then the
+    //              subscriber, is ready (so our own clients hear what was queued too), and go
+    //              round again if the publisher is no longer ready by then. (tests: "Redis killed
+    //              and restarted: traffic resumes, a line said meanwhile arrives after", "Redis
+    //              down at start: clients are welcome, lines flow once Redis comes")
     const std::size_t count = std::min(queued_.size(), batch_limit);
     std::vector<redis::command> batch;
     for (std::size_t i = 0; i < count; ++i) {
-      // TODO step 5: with history_.enabled(), send history_.post(queued_[i]) instead.
+      // TODO step 6: with history on, history_'s post command for the line instead.
+      //              (test: "a newcomer gets the last lines first, then live ones")
       batch.push_back(redis::command{"PUBLISH", settings_.channel, queued_[i]});
     }
     auto [failure, replies] = co_await publisher_->execute(std::move(batch));
-    // TODO step 4: on failure keep the batch (`continue`): it is sent again after reconnection.
-    //              As given, a batch that fails is dropped, as Node's pubClient.publish drops it.
+    // TODO step 4: a batch that failed is kept (go round again): it is sent again after
+    //              reconnection. As given, it is dropped, as Node's pubClient.publish drops it.
+    //              (test: "Redis killed and restarted: traffic resumes, a line said meanwhile
+    //              arrives after")
     if (failure) workshop::log("dropped ", count, " lines: ", failure.message());
     for (const auto& answer : replies) {
       if (answer.type == redis::reply::kind::error) workshop::log("redis refused: ", answer.text);
@@ -165,24 +179,32 @@ awaitable<void> chat_node::publish_queued() {
 
 // subClient.on("message", function(channel, data) { ... })
 void chat_node::deliver(const std::string& json) {
-  // TODO step 2: decode(json) (chat_message.hpp); when it returns nothing, log the message and
-  //              return. Otherwise make a line with chat::make_message(chat->message) and
-  //              room_.broadcast(line, "") to every client of this server.
-  // TODO step 3: pass chat->user_id instead of "": the room skips the line's author.
-  // TODO step 5: hand the line to history_.live_line(line) too (newcomers waiting keep it).
+  // TODO step 2: data = JSON.parse(data): decode the message (chat_message.hpp); one that is
+  //              not our JSON is logged and skipped. Broadcast its text to this server's room
+  //              (no author to skip yet: ""). (tests: "a message published from outside reaches
+  //              every client", "malformed messages on the channel are skipped, the next good
+  //              one delivered")
+  // TODO step 3: if (sockets[i].userId === data.userId) continue: let the room skip the
+  //              message's author. (tests: "two servers: a line reaches every client of both,
+  //              except its author", "a sender's lines arrive in order, and its own never come
+  //              back")
+  // TODO step 6: hand the line to history_ as well (newcomers waiting for their history keep
+  //              it). (test: "a newcomer joining mid-conversation misses nothing and sees
+  //              nothing twice")
   (void)json;
 }
 
 // A newcomer gets the welcome, then the room's last lines, then live lines: none twice, none
 // missing. See room_history.hpp for why the cut is exact.
 awaitable<void> chat_node::welcome_with_history(std::shared_ptr<chat::chat_session> newcomer) {
-  // TODO step 5, in this order:
-  //   1. auto join = history_.expect_cut(newcomer->user_id(), executor_);
-  //   2. run history_.fetch(token) with co_await publisher_->execute(...) (a vector of one
-  //      command): it reads the last lines and publishes the cut marker at one instant;
-  //   3. if it did not fail, co_await room_history::wait_for_cut(join); then history_.forget;
-  //   4. newcomer->start(welcome_), deliver each decoded line of the reply's elements, then
-  //      each line in join->after_cut. No co_await between 3 and 4: no live line slips by.
+  // TODO step 6: the README's "no duplicate and no gap at the join", with room_history.hpp's
+  //              calls, in this order: expect the newcomer's cut; fetch the history (one command
+  //              that reads the last lines and publishes the cut marker at one instant); unless
+  //              that failed, wait for the cut; forget the newcomer's cut; then, with no co_await
+  //              in between, start the newcomer with the welcome, deliver each stored line, then
+  //              each line kept after the cut. (tests: "a newcomer gets the last lines first,
+  //              then live ones", "a newcomer joining mid-conversation misses nothing and sees
+  //              nothing twice")
   newcomer->start(welcome_);
   co_return;
 }

@@ -43,11 +43,15 @@ class backend_pool {
 
   // The backends to try for a new client, in order.
   std::vector<std::size_t> turn_order() {
-    // TODO step 3: round robin. List every backend, starting with the one whose turn it is
-    //              (next_) and wrapping around: (next_ + offset) % size(). Then move next_ on
-    //              by one, after using it (the Node.js original moves it first).
-    // TODO step 5: leave out the backends that rest (is_resting); if that leaves none, return
-    //              them all: a rest is advice, and one of them may be back.
+    // TODO step 3: round robin: every backend, starting with the one whose turn it is and
+    //              wrapping around; then the turn moves on by one. Use the turn, then move it:
+    //              the Node.js original's counter = (counter+1)%hosts.length runs first, so its
+    //              first client goes to the second backend. (test: "clients go to the backends
+    //              in turn, starting with the first")
+    // TODO step 5: leave out the backends that rest; if that leaves none, list them all (a rest
+    //              is advice: one of them may be back). (tests: "a backend that refuses is
+    //              skipped for the next one", "with every backend down the client is closed at
+    //              once, and the proxy goes on")
     return {0};  // for now: always the first backend
   }
 
@@ -70,12 +74,12 @@ class backend_pool {
 // net.connect(host): connects `socket`, or gives up after `timeout`.
 awaitable<std::error_code> connect_within(tcp::socket& socket, const tcp::endpoint& backend,
                                           milliseconds timeout) {
-  // TODO step 1: connect and return the error code (empty when it worked):
-  //                auto [error] = co_await socket.async_connect(backend, use_tuple);
-  // TODO step 5: race the connect against an asio::steady_timer{socket.get_executor(), timeout}:
-  //                co_await (socket.async_connect(...) || timer.async_wait(use_tuple))
-  //              gives a std::variant; index() 1 means the timer won: return
-  //              asio::error::timed_out.
+  // TODO step 1: net.connect(hosts[counter]): connect `socket` to `backend`, and return the
+  //              error code, empty when it worked (here an error is a value, not an exception).
+  //              (test: "a client's connection reaches the backend, and the log names it")
+  // TODO step 6: give up after `timeout`: whichever finishes first, the connect or a timer,
+  //              decides; when the timer does, the answer is asio::error::timed_out. (test: "a
+  //              backend that does not answer is skipped after --connect-timeout-ms")
   (void)socket;
   (void)backend;
   (void)timeout;
@@ -91,24 +95,30 @@ awaitable<std::optional<tcp::socket>> connect_to_a_backend(backend_pool& pool,
     if (!error) co_return socket;
     workshop::log("backend ", workshop::to_string(pool.endpoint(backend)), " failed (",
                   error.message(), ")");
-    // TODO step 5: pool.rest(backend), so the next clients do not wait on it too.
-    co_return std::nullopt;  // TODO step 5: remove this line: go on to the next backend
+    // TODO step 5: the Node.js original crashes here. Rest this backend, so the next clients
+    //              do not wait on it too, and go on to the next one instead of giving up.
+    //              (tests: "a backend that refuses is skipped for the next one", "with every
+    //              backend down the client is closed at once, and the proxy goes on")
+    co_return std::nullopt;
   }
   co_return std::nullopt;
 }
 
 // socket.pipe(hostSocket), with what pipe() hides spelled out.
 awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
-  // TODO step 2: one buffer, reused: std::vector<char> buffer(pipe_buffer_size). In a loop:
-  //                auto [read_error, length] =
-  //                    co_await from.async_read_some(asio::buffer(buffer), use_tuple);
-  //              then write all of it before reading again (backpressure):
-  //                co_await asio::async_write(to, asio::buffer(buffer, length), use_tuple);
-  //              Stop at the first error of either.
-  // TODO step 4: end-of-file on `from` (read_error == asio::error::eof) is a half-close: pass
-  //              it on with to.shutdown(tcp::socket::shutdown_send, ignored) and return,
-  //              leaving the other direction flowing. Any other error (a reset): close both
-  //              sockets (from.close(ignored); to.close(ignored)) so the other direction ends.
+  // TODO step 2: socket.pipe(hostSocket): read what has arrived from `from` into one buffer of
+  //              pipe_buffer_size (allocated once), write exactly those bytes to `to`, and only
+  //              then read again (backpressure); stop at the first error of either. (tests:
+  //              "bytes flow both ways: the backend's greeting, then an echo", "8 MiB of random
+  //              bytes come back from an echo backend intact", "300 connections at once each
+  //              echo 64 KiB intact", "a client that does not read holds the backend back, and
+  //              proxy memory stays bounded")
+  // TODO step 4: socket.on('end'): end-of-file on `from` is a half-close: pass it on as our FIN
+  //              on `to`, and end this direction only. Any other error ends the connection:
+  //              close both sockets, so that the other direction ends too. (tests: "a client's
+  //              half-close reaches the backend, and its answer still comes back", "a backend's
+  //              half-close reaches the client, who can still send", "a reset on either side
+  //              closes both")
   (void)from;
   (void)to;
   co_return;

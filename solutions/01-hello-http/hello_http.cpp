@@ -69,10 +69,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
  private:
   awaitable<void> serve();
-  awaitable<std::optional<http::request_head>> read_request();  // step 2
+  awaitable<std::optional<http::request_head>> read_request();  // steps 2, 3
   awaitable<bool> receive_more();                               // step 2
-  awaitable<void> answer(const http::request_head& request);    // steps 3 and 4
-  awaitable<bool> skip_body(std::size_t length);                // step 5
+  awaitable<void> answer(const http::request_head& request);    // steps 4 and 5
+  awaitable<bool> skip_body(std::size_t length);                // step 7
   awaitable<void> close_gracefully();
   void drop_after(milliseconds timeout);
 
@@ -103,7 +103,7 @@ awaitable<void> http_session::serve() {
   deadline_.cancel();  // lets go of the session: its last handler holds a reference
 }
 
-// Step 2: reads until the bytes hold a whole request head, and returns it. A malformed or
+// Steps 2 and 3: reads until the bytes hold a whole request head, and returns it. A malformed or
 // oversized head is answered 400 or 431 here, and nothing is returned: the connection closes.
 awaitable<std::optional<http::request_head>> http_session::read_request() {
   drop_after(settings_.idle_timeout);
@@ -141,7 +141,7 @@ awaitable<bool> http_session::receive_more() {
   co_return true;
 }
 
-// Steps 3 and 4: the head and Hello at once; World after the delay, from a timer.
+// Steps 4 and 5: the head and Hello at once; World after the delay, from a timer.
 awaitable<void> http_session::answer(const http::request_head& request) {
   drop_after(settings_.delay + settings_.idle_timeout);  // a client that stops reading is dropped
 
@@ -161,7 +161,7 @@ awaitable<void> http_session::answer(const http::request_head& request) {
   co_await asio::async_write(socket_, asio::buffer(world), use_awaitable);
 }
 
-// Step 5: throws away a request's body (Content-Length bytes); false if the client left.
+// Step 7: throws away a request's body (Content-Length bytes); false if the client left.
 awaitable<bool> http_session::skip_body(std::size_t length) {
   while (true) {
     const std::size_t here = std::min(length, received_.size());

@@ -56,9 +56,9 @@ class chat_node {
   void admit(tcp::socket socket);  // a new client: welcome it, let it talk
 
  private:
-  void publish(chat::chat_session& author, const chat::message& line);  // steps 1 and 4
-  void deliver(const std::string& json);                                // steps 2 and 3
-  awaitable<void> publish_queued();                                     // step 4
+  void publish(chat::chat_session& author, const chat::message& line);  // steps 1, 4, 5
+  void deliver(const std::string& json);                                // steps 2, 3, 6
+  awaitable<void> publish_queued();                                     // steps 4, 6
   awaitable<void> welcome_with_history(std::shared_ptr<chat::chat_session> newcomer);  // 5
   void tell(chat::chat_session& client, const std::string& text);  // "NODE : text\n"
   std::string next_user_id();

@@ -9,36 +9,36 @@
 
 using namespace testing;
 
-TEST_CASE("each client gets Hello", "[step1][step2]") {
+TEST_CASE("each client gets Hello", "[step1]") {
   auto program = server::start();
   auto visitor = client::connect(program.port(), "client");
   visitor.expect_line("Hello\n", 2000ms,
-                      "step 1 starts greet() for each connection; step 2 writes Hello");
+                      "step 1: start greet() for each connection, and write Hello in it");
 }
 
-TEST_CASE("each client gets Hello, then world", "[step3]") {
+TEST_CASE("each client gets Hello, then world", "[step2]") {
   auto program = server::start();
   auto visitor = client::connect(program.port(), "client");
-  visitor.expect_line("Hello\n", 2000ms, "step 2 writes Hello");
-  visitor.expect_line("world\n", 2000ms, "step 3 writes world after Hello");
+  visitor.expect_line("Hello\n", 2000ms, "step 1 writes Hello");
+  visitor.expect_line("world\n", 2000ms, "step 2 writes world after Hello");
 }
 
-TEST_CASE("the server closes its side after the two lines", "[step3]") {
+TEST_CASE("the server closes its side after the two lines", "[step2]") {
   auto program = server::start();
   auto visitor = client::connect(program.port(), "client");
-  visitor.expect_bytes("Hello\nworld\n", 2000ms, "steps 2 and 3 write the two lines");
-  visitor.expect_closed(2000ms, "step 3 ends with socket.shutdown(tcp::socket::shutdown_send)");
+  visitor.expect_bytes("Hello\nworld\n", 2000ms, "steps 1 and 2 write the two lines");
+  visitor.expect_closed(2000ms, "step 2 ends by sending our FIN, after world is written");
 }
 
-TEST_CASE("a client that half-closes first still gets both lines", "[step3]") {
+TEST_CASE("a client that half-closes first still gets both lines", "[step2]") {
   auto program = server::start();
   auto visitor = client::connect(program.port(), "client");
   visitor.shutdown_write();
   visitor.expect_bytes("Hello\nworld\n", 2000ms, "the server writes whatever the client does");
-  visitor.expect_closed(2000ms, "step 3 closes after writing");
+  visitor.expect_closed(2000ms, "step 2 closes after writing");
 }
 
-TEST_CASE("500 connections at once each get both lines and end-of-file", "[step1][step3]") {
+TEST_CASE("500 connections at once each get both lines and end-of-file", "[step2]") {
   auto program = server::start();
   std::vector<client> clients;
   for (int i = 0; i < 500; ++i) {
@@ -62,7 +62,7 @@ TEST_CASE("500 connections at once each get both lines and end-of-file", "[step1
   if (complete != 500) {
     fail("all 500 clients to get \"Hello\\nworld\\n\" then end-of-file",
          std::to_string(complete) + " did",
-         "step 1: co_spawn each client so none waits for another");
+         "step 1: start a coroutine per client so none waits for another; step 2: end each greeting with our FIN");
   }
   CHECK(program.running());
 }

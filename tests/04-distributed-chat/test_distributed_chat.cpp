@@ -241,7 +241,7 @@ TEST_CASE("Redis down at start: clients are welcome, lines flow once Redis comes
   REQUIRE(chat.running());
 }
 
-TEST_CASE("while Redis is away the queue is bounded, and the sender is told", "[step4]") {
+TEST_CASE("while Redis is away the queue is bounded, and the sender is told", "[step5]") {
   auto redis = redis_server::start();
   auto chat = start_chat(redis, {"--max-queued", "2"});
   auto alice = join(chat, "alice");
@@ -251,9 +251,9 @@ TEST_CASE("while Redis is away the queue is bounded, and the sender is told", "[
   alice.send("one\ntwo\nthree\n");
   const std::string notice =
       alice.expect_line_starting(std::to_string(chat.pid()) + " : ", 3000ms,
-                                 "step 4: past --max-queued, tell the sender its line was lost");
+                                 "step 5: past --max-queued, tell the sender its line was lost");
   if (notice.find("not delivered") == std::string::npos) {
-    fail("a line saying \"not delivered\"", show(notice), "step 4: say what happened");
+    fail("a line saying \"not delivered\"", show(notice), "step 5: say what happened");
   }
   redis.restart();
   bob.expect_line("one\n", 8000ms, "step 4: the queued lines are published after reconnection");
@@ -261,7 +261,7 @@ TEST_CASE("while Redis is away the queue is bounded, and the sender is told", "[
   bob.expect_nothing(300ms, "the line that did not fit was dropped (and its sender told)");
 }
 
-TEST_CASE("a newcomer gets the last lines first, then live ones", "[step5]") {
+TEST_CASE("a newcomer gets the last lines first, then live ones", "[step6]") {
   auto redis = redis_server::start();
   auto first = start_chat(redis, {"--history", "3"});
   auto second = start_chat(redis, {"--history", "3"});
@@ -273,13 +273,13 @@ TEST_CASE("a newcomer gets the last lines first, then live ones", "[step5]") {
 
   auto newcomer = join(second, "newcomer (server 2)");
   newcomer.expect_bytes("three\nfour\nfive\n", 3000ms,
-                        "step 5: a newcomer first gets the last --history lines, oldest first");
+                        "step 6: a newcomer first gets the last --history lines, oldest first");
   alice.send("six\n");
-  newcomer.expect_line("six\n", 3000ms, "step 5: after the history, live lines");
-  newcomer.expect_nothing(300ms, "step 5: no line twice");
+  newcomer.expect_line("six\n", 3000ms, "step 6: after the history, live lines");
+  newcomer.expect_nothing(300ms, "step 6: no line twice");
 }
 
-TEST_CASE("a newcomer joining mid-conversation misses nothing and sees nothing twice", "[step5]") {
+TEST_CASE("a newcomer joining mid-conversation misses nothing and sees nothing twice", "[step6]") {
   auto redis = redis_server::start();
   auto first = start_chat(redis, {"--history", "1000"});
   auto second = start_chat(redis, {"--history", "1000"});
@@ -298,9 +298,9 @@ TEST_CASE("a newcomer joining mid-conversation misses nothing and sees nothing t
   if (got != numbered(1, 600)) {
     fail("the newcomer to see 1..600 in order, each once (history, then live)",
          show(got, 200) + " (" + std::to_string(got.size()) + " bytes)",
-         "step 5: deliver the history, then the lines heard after the cut; see room_history.hpp");
+         "step 6: deliver the history, then the lines heard after the cut; see room_history.hpp");
   }
-  newcomer.expect_nothing(300ms, "step 5: no line twice");
+  newcomer.expect_nothing(300ms, "step 6: no line twice");
 }
 
 program_conventions testing::this_program_conventions() {

@@ -1,0 +1,162 @@
+# "Solved up to step K" builds of the skeletons: each step's tests must fail until that step is
+# done, and pass once it and the steps before it are. tests/steps/NN-name/step-K.patch turns
+# lessons/NN-name/ (the untouched skeleton) into the skeleton with steps 1..K done: the solution's
+# bodies for those steps, nothing else. For each one, at configure time the lesson's sources are
+# copied into build/steps/NN-name/step-K/src and patched there; the program is built from them
+# with the lesson's libraries and the shared precompiled header. CTest's cases (labels steps;NN):
+#   steps.NN.K.passes_steps_1_to_K   every [step1]..[stepK] case passes against it
+#   steps.NN.K.fails_step_<K+1>      every [step<K+1>] case fails against it (one that passes
+#                                    belongs to an earlier step: its tag is wrong)
+# The last patch is the whole lesson solved: its passes_* case runs every step's tests.
+# Included at the end of tests/CMakeLists.txt, after every test_NN exists. tests/steps/README.md.
+include_guard(GLOBAL)
+
+option(WORKSHOP_STEPS "Build the 'solved up to step K' skeletons in tests/steps/ and check each step's tests" ON)
+
+# workshop_step_build(<NN-name> <program> <K> <patch> <last K>)
+function(workshop_step_build folder program step patch last)
+  string(SUBSTRING "${folder}" 0 2 number)
+  set(lesson "lessons_${number}_${program}")
+  set(lesson_dir "${PROJECT_SOURCE_DIR}/lessons/${folder}")
+  file(RELATIVE_PATH shown "${PROJECT_SOURCE_DIR}" "${patch}")
+  set(home "${CMAKE_BINARY_DIR}/steps/${folder}/step-${step}")  # the program; its sources in src/
+  set(copy "${home}/src")
+  set(staging "${home}/staging")
+
+  # Copy the skeleton's sources, patch them (git apply, as cmake/Mutants.cmake does: the ceiling
+  # keeps git from finding the workshop's own repository), and replace a file in src/ only when
+  # it changed, so configuring again recompiles nothing.
+  file(REMOVE_RECURSE "${staging}")
+  file(GLOB sources RELATIVE "${lesson_dir}" "${lesson_dir}/*.cpp" "${lesson_dir}/*.hpp")
+  foreach(file IN LISTS sources)
+    file(COPY "${lesson_dir}/${file}" DESTINATION "${staging}")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${lesson_dir}/${file}")
+  endforeach()
+  execute_process(
+    COMMAND "${CMAKE_COMMAND}" -E env --unset=GIT_DIR --unset=GIT_WORK_TREE
+            "GIT_CEILING_DIRECTORIES=${home}" "${GIT_EXECUTABLE}" apply --whitespace=nowarn "${patch}"
+    WORKING_DIRECTORY "${staging}" RESULT_VARIABLE failed OUTPUT_VARIABLE output ERROR_VARIABLE output)
+  if(failed)
+    message(FATAL_ERROR "${shown} no longer applies to lessons/${folder}/:\n${output}\n"
+                        "The skeleton changed under it: solve steps 1..${step} again in a copy of the "
+                        "new skeleton and rewrite the patch (tests/steps/README.md says how), or "
+                        "configure with -DWORKSHOP_STEPS=OFF for now.")
+  endif()
+  file(MAKE_DIRECTORY "${copy}")
+  file(GLOB stale RELATIVE "${copy}" "${copy}/*")
+  foreach(file IN LISTS stale)
+    if(NOT file IN_LIST sources)
+      file(REMOVE "${copy}/${file}")  # no longer in the lesson: it must not shadow a given header
+    endif()
+  endforeach()
+  foreach(file IN LISTS sources)
+    file(COPY_FILE "${staging}/${file}" "${copy}/${file}" ONLY_IF_DIFFERENT)
+  endforeach()
+  file(REMOVE_RECURSE "${staging}")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${patch}")
+
+  # The program: the files the patch changes, compiled from the patched copy, and the lesson's
+  # own objects for the others (as cmake/Mutants.cmake does). A patch that changes a header
+  # compiles every source of the lesson from the copy.
+  file(STRINGS "${patch}" changed_lines REGEX "^\\+\\+\\+ ")
+  set(changed "")
+  set(reuse_objects TRUE)
+  foreach(line IN LISTS changed_lines)
+    string(REGEX REPLACE "^\\+\\+\\+ b/([^\t ]+).*$" "\\1" file "${line}")
+    list(APPEND changed "${file}")
+    if(NOT file MATCHES "\\.cpp$")
+      set(reuse_objects FALSE)
+    endif()
+  endforeach()
+  get_target_property(lesson_sources ${lesson} SOURCES)
+  set(step_sources "")
+  set(replaced "")
+  foreach(source IN LISTS lesson_sources)
+    cmake_path(ABSOLUTE_PATH source BASE_DIRECTORY "${lesson_dir}" NORMALIZE OUTPUT_VARIABLE absolute)
+    file(RELATIVE_PATH relative "${lesson_dir}" "${absolute}")
+    if(relative MATCHES "^\\.\\./")
+      if(NOT reuse_objects)
+        list(APPEND step_sources "${absolute}")  # not the lesson's own file: use it as it is
+      endif()
+    elseif(NOT reuse_objects OR relative IN_LIST changed)
+      list(APPEND step_sources "${copy}/${relative}")
+      string(REGEX REPLACE "([.+])" "\\\\\\1" pattern "${relative}")
+      list(APPEND replaced "/${pattern}\\.o$")
+    endif()
+  endforeach()
+  if(reuse_objects)
+    set(objects "$<TARGET_OBJECTS:${lesson}>")
+    if(replaced)
+      list(JOIN replaced "|" replaced)
+      set(objects "$<FILTER:${objects},EXCLUDE,${replaced}>")
+    endif()
+    list(APPEND step_sources "${objects}")
+  endif()
+  set(target "steps_${number}_${step}")
+  add_executable(${target} ${step_sources})
+  set_target_properties(${target} PROPERTIES OUTPUT_NAME "${program}" RUNTIME_OUTPUT_DIRECTORY "${home}")
+  get_target_property(lesson_libraries ${lesson} LINK_LIBRARIES)
+  target_link_libraries(${target} PRIVATE ${lesson_libraries})
+  target_include_directories(${target} BEFORE PRIVATE "${copy}")
+  target_precompile_headers(${target} REUSE_FROM workshop_common)
+
+  set(check "${PROJECT_SOURCE_DIR}/tests/steps/check.sh")
+  set(spec "")
+  if(step EQUAL last)
+    set(through 9)  # the whole lesson: no step may be left
+    set(name "steps.${number}.${step}.passes_every_step")
+  else()
+    set(through ${step})
+    set(name "steps.${number}.${step}.passes_steps_1_to_${step}")
+  endif()
+  foreach(k RANGE 1 ${through})
+    list(APPEND spec "[step${k}]")
+  endforeach()
+  list(JOIN spec "," spec)
+  add_test(NAME "${name}" COMMAND "${check}" pass "$<TARGET_FILE:test_${number}>" "$<TARGET_FILE:${target}>" "${spec}")
+  set_tests_properties("${name}" PROPERTIES LABELS "steps;${number}" TIMEOUT 600)
+  if(step LESS last)
+    math(EXPR next "${step} + 1")
+    set(name "steps.${number}.${step}.fails_step_${next}")
+    add_test(NAME "${name}" COMMAND "${check}" fail "$<TARGET_FILE:test_${number}>" "$<TARGET_FILE:${target}>" "[step${next}]")
+    set_tests_properties("${name}" PROPERTIES LABELS "steps;${number}" TIMEOUT 600)
+  endif()
+endfunction()
+
+if(WORKSHOP_STEPS)
+  find_package(Git REQUIRED)  # git apply
+  file(GLOB step_dirs LIST_DIRECTORIES true RELATIVE "${PROJECT_SOURCE_DIR}/tests/steps"
+       "${PROJECT_SOURCE_DIR}/tests/steps/[0-9][0-9]-*")
+  list(SORT step_dirs)
+  foreach(folder IN LISTS step_dirs)
+    string(SUBSTRING "${folder}" 0 2 number)
+    set(lists "${PROJECT_SOURCE_DIR}/lessons/${folder}/CMakeLists.txt")
+    if(NOT EXISTS "${lists}")
+      continue()
+    endif()
+    file(STRINGS "${lists}" first_program LIMIT_COUNT 1 REGEX "^workshop_program\\(lessons ")
+    string(REGEX REPLACE "^workshop_program\\(lessons ([A-Za-z0-9_]+).*$" "\\1" program "${first_program}")
+    if(NOT program OR NOT TARGET test_${number} OR NOT TARGET lessons_${number}_${program})
+      continue()
+    endif()
+    file(GLOB patches "${PROJECT_SOURCE_DIR}/tests/steps/${folder}/step-*.patch")
+    set(steps "")
+    foreach(patch IN LISTS patches)
+      string(REGEX REPLACE "^.*/step-([0-9]+)\\.patch$" "\\1" k "${patch}")
+      list(APPEND steps ${k})
+    endforeach()
+    list(SORT steps COMPARE NATURAL)
+    list(LENGTH steps count)
+    if(count EQUAL 0)
+      continue()
+    endif()
+    list(GET steps -1 last)
+    if(NOT last EQUAL count)
+      message(FATAL_ERROR "tests/steps/${folder}/ holds step-K.patch for K = ${steps}: "
+                          "it needs one for every step from 1 to the last.")
+    endif()
+    foreach(k IN LISTS steps)
+      workshop_step_build("${folder}" "${program}" ${k} "${PROJECT_SOURCE_DIR}/tests/steps/${folder}/step-${k}.patch" ${last})
+    endforeach()
+  endforeach()
+endif()
