@@ -29,13 +29,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   chat::line_framer framer{max_line};
   std::vector<std::string> lines;
-  const auto keep = [&lines](std::string line) { lines.push_back(std::move(line)); };
+  std::size_t blocks = 0, pushes = 0;
+  // Each push hands on at most one block of whole lines: cut here, to check each line.
+  const auto keep = [&lines, &blocks](std::string block) {
+    ++blocks;
+    require(!block.empty() && block.back() == '\n', "a block is whole lines, ending in \n");
+    for (std::size_t start = 0; start < block.size();) {
+      const auto end = block.find('\n', start);
+      lines.push_back(block.substr(start, end + 1 - start));
+      start = end + 1;
+    }
+  };
   bool dropped = false;
   std::size_t fed = 0;
   while (fed < input.size() && !dropped) {
     const auto chunk = input.substr(fed, piece);
     fed += chunk.size();
     dropped = !framer.push(chunk, keep);
+    ++pushes;
+    require(blocks <= pushes, "at most one block per push");
   }
 
   std::string joined;
@@ -52,10 +64,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(framer.pending().size() <= max_line, "pending within max_line");
     // One push of everything gives the same lines as many small pushes.
     chat::line_framer whole{max_line};
-    std::vector<std::string> at_once;
-    require(whole.push(input, [&at_once](std::string line) { at_once.push_back(line); }),
+    std::string block_at_once;
+    require(whole.push(input, [&block_at_once](std::string block) { block_at_once = block; }),
             "one push accepts what many pushes accepted");
-    require(at_once == lines, "same lines whatever the read sizes");
+    require(block_at_once == joined, "the same lines whatever the read sizes");
   } else {
     // The lines handed on before the drop are a prefix of the input, and a too-long line is
     // really there right after them.

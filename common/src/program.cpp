@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <cstdlib>
 #include <memory>
 
@@ -135,6 +136,23 @@ std::size_t client_gate::connected() {
 bool client_gate::has_room() {
   // Forgetting the clients that have left costs one fstat each: only near the limit.
   return admitted_.size() < max_ || connected() < max_;
+}
+
+asio::awaitable<std::tuple<std::error_code, std::string_view>> read_some_shared(
+    asio::ip::tcp::socket& socket) {
+  static std::array<char, 64 * 1024> shared;  // one thread, one event loop: one buffer
+  co_await asio::post(socket.get_executor(), asio::use_awaitable);  // the others first
+  std::error_code error;
+  if (!socket.non_blocking()) socket.non_blocking(true, error);
+  while (!error) {
+    const std::size_t size = socket.read_some(asio::buffer(shared), error);
+    if (!error) co_return std::tuple{error, std::string_view{shared.data(), size}};
+    if (error != asio::error::would_block) break;
+    // Nothing there yet: sleep until the socket is readable, holding no buffer meanwhile.
+    auto [waited] = co_await socket.async_wait(asio::socket_base::wait_read, use_tuple);
+    error = waited;
+  }
+  co_return std::tuple{error, std::string_view{}};
 }
 
 }  // namespace workshop

@@ -1,9 +1,10 @@
 #pragma once
 // One connected client: a reader that cuts the byte stream into lines, and a writer that
-// sends its outbox with one outstanding write at a time.
+// sends its outbox with one outstanding write at a time, and runs only while there is
+// something to send (an idle client costs a socket and a few hundred bytes, no coroutine).
 //
 //   socket.write("welcome ...\n");                 // start(welcome)
-//   socket.on('data', function(data){ ... });      // reader(): each complete line -> on_line
+//   socket.on('data', function(data){ ... });      // reader(): complete lines -> on_line
 //   sockets[i].write(data);                        // deliver(): queue it for the writer
 //   socket.on('close', ...)                        // the reader ends: leave the room
 #include <cstddef>
@@ -24,8 +25,8 @@ struct session_limits {
 
 class chat_session;
 
-// What a session does with each complete line (with its '\n') its client sends. Lesson 03
-// broadcasts it to the room; lesson 04 publishes it to Redis instead.
+// What a session does with the complete lines (each with its '\n') of one read from its
+// client, as one message. Lesson 03 broadcasts it to the room; lesson 04 publishes it.
 using line_handler = std::function<void(chat_session& author, const message& line)>;
 
 class chat_session : public participant, public std::enable_shared_from_this<chat_session> {
@@ -34,21 +35,22 @@ class chat_session : public participant, public std::enable_shared_from_this<cha
   chat_session(asio::ip::tcp::socket socket, chat_room& room, std::string user_id,
                session_limits limits, line_handler on_line);
 
-  // Queues `welcome`, joins the room, and starts the reader and writer coroutines.
+  // Queues `welcome` (which starts the writer), joins the room, and starts the reader.
   void start(const message& welcome);
   const std::string& user_id() const override { return user_id_; }  // this client's id
-  // Queues `line` for this client; past --max-backlog it drops the client (logged).
+  // Queues `line` for this client and starts the writer unless it runs; past --max-backlog
+  // it drops the client (logged).
   void deliver(const message& line) override;
-  // Ends the session: closes the socket and wakes the writer; the reader then leaves the room.
+  // Ends the session: closes the socket, so the reader's wait and any write fail; the reader
+  // then leaves the room.
   void stop();
   const std::string& peer() const { return peer_; }  // "HOST:PORT" of the client, for logs
 
  private:
-  asio::awaitable<void> reader();  // lines in, each handed to on_line_
-  asio::awaitable<void> writer();  // outbox out, one gather write at a time
+  asio::awaitable<void> reader();  // lines in, handed to on_line_ a read at a time
+  asio::awaitable<void> writer();  // outbox out, one gather write at a time, until it is empty
 
   asio::ip::tcp::socket socket_;
-  asio::steady_timer wake_writer_;  // the writer sleeps on it; deliver() cancels it
   chat_room& room_;
   std::string user_id_;
   std::string peer_;
@@ -56,6 +58,7 @@ class chat_session : public participant, public std::enable_shared_from_this<cha
   line_handler on_line_;
   line_framer framer_;  // the bytes read so far, cut into complete lines
   outbox outbox_;
+  bool writing_ = false;  // a writer runs: deliver() only queues, the writer takes it too
 };
 
 }  // namespace chat

@@ -13,9 +13,12 @@ class line_framer {
  public:
   explicit line_framer(std::size_t max_line) : max_line_{max_line} {}  // --max-line
 
-  // Adds `bytes` and hands each line they complete (with its '\n') to `on_line`, in order.
-  // False when a line is longer than max_line (its sender is to be dropped): it stops there.
-  bool push(std::string_view bytes, const std::function<void(std::string line)>& on_line);
+  // Adds `bytes` and hands every line they complete to `on_lines` as ONE block: whole lines
+  // only, each with its '\n', in order; nothing when no line is complete yet. One block per
+  // read means one message, one queue push and one write per recipient, however many lines
+  // the read held. False when a line is longer than max_line (its sender is to be dropped):
+  // the lines before it are handed on, nothing from it on.
+  bool push(std::string_view bytes, const std::function<void(std::string lines)>& on_lines);
   const std::string& pending() const { return received_; }  // the unfinished line so far
 
  private:

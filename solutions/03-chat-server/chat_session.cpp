@@ -4,7 +4,6 @@
 
 namespace chat {
 
-using asio::use_awaitable;
 using workshop::use_tuple;
 
 namespace {
@@ -20,16 +19,13 @@ std::string peer_of(const asio::ip::tcp::socket& socket) {
 chat_session::chat_session(asio::ip::tcp::socket socket, chat_room& room, std::string user_id,
                            session_limits limits, line_handler on_line)
     : socket_{std::move(socket)},
-      wake_writer_{socket_.get_executor()},
       room_{room},
       user_id_{std::move(user_id)},
       peer_{peer_of(socket_)},
       limits_{limits},
       on_line_{std::move(on_line)},
       framer_{limits.max_line},
-      outbox_{limits.max_backlog} {
-  wake_writer_.expires_at(asio::steady_timer::time_point::max());  // sleeps until cancelled
-}
+      outbox_{limits.max_backlog} {}
 
 void chat_session::start(const message& welcome) {
   deliver(welcome);                // socket.write("welcome ...\n")
@@ -38,14 +34,10 @@ void chat_session::start(const message& welcome) {
   asio::co_spawn(
       socket_.get_executor(), [self = shared_from_this()] { return self->reader(); },
       asio::detached);
-  asio::co_spawn(
-      socket_.get_executor(), [self = shared_from_this()] { return self->writer(); },
-      asio::detached);
 }
 
 void chat_session::deliver(const message& line) {
   if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
-  const bool writer_sleeps = outbox_.empty();
   if (!outbox_.push(line)) {
     workshop::log("dropping client ", peer_, ": it is not reading (", outbox_.bytes(),
                   " bytes queued, --max-backlog ", limits_.max_backlog, ")");
@@ -56,25 +48,28 @@ void chat_session::deliver(const message& line) {
     stop();
     return;
   }
-  if (writer_sleeps) wake_writer_.cancel_one();
+  if (writing_) return;  // the running writer takes this line with the rest
+  writing_ = true;
+  asio::co_spawn(
+      socket_.get_executor(), [self = shared_from_this()] { return self->writer(); },
+      asio::detached);
 }
 
 void chat_session::stop() {
   std::error_code ignored;
-  socket_.close(ignored);  // the reader's read fails, so it leaves the room
-  wake_writer_.cancel();
+  socket_.close(ignored);  // the reader's wait and any write fail: the reader leaves the room
 }
 
-// socket.on('data'): TCP delivers bytes, not lines. A chunk can hold half a line or three;
-// keep what has arrived and hand on only complete lines.
+// socket.on('data'): TCP delivers bytes, not lines. A read can hold half a line or three;
+// keep what has arrived and hand on the complete lines, all of one read as one message.
 asio::awaitable<void> chat_session::reader() {
-  std::vector<char> chunk(16 * 1024);  // on the heap: coroutine frames stay small
-  const auto hand_on = [this](std::string line) { on_line_(*this, make_message(std::move(line))); };
+  const auto hand_on = [this](std::string lines) {
+    on_line_(*this, make_message(std::move(lines)));
+  };
   while (true) {
-    auto [error, count] =
-        co_await socket_.async_read_some(asio::buffer(chunk), use_tuple);
+    auto [error, bytes] = co_await workshop::read_some_shared(socket_);
     if (error) break;  // end-of-file, a reset, or stop() closed the socket
-    if (!framer_.push({chunk.data(), count}, hand_on)) {
+    if (!framer_.push(bytes, hand_on)) {
       workshop::log("dropping client ", peer_, ": a line over --max-line ", limits_.max_line,
                     " bytes");
       break;
@@ -86,22 +81,21 @@ asio::awaitable<void> chat_session::reader() {
 }
 
 // One outstanding write per socket: the writer alone writes, and sends everything queued
-// since its last write in one gather write.
+// since its last write in one gather write; when the outbox is empty it ends.
 asio::awaitable<void> chat_session::writer() {
-  while (socket_.is_open()) {
-    if (outbox_.empty()) {
-      co_await wake_writer_.async_wait(use_tuple);  // deliver() or stop() wakes it
-      continue;
-    }
+  while (!outbox_.empty()) {
     const std::vector<message> batch = outbox_.take_all();
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(batch.size());
-    for (const auto& line : batch) buffers.push_back(asio::buffer(*line));
+    for (const auto& lines : batch) buffers.push_back(asio::buffer(*lines));
     auto [error, sent] = co_await asio::async_write(socket_, buffers, use_tuple);
-    if (error) break;
+    if (error) {
+      stop();
+      break;
+    }
     outbox_.written(batch);
   }
-  stop();
+  writing_ = false;
 }
 
 }  // namespace chat

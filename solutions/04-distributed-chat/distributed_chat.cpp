@@ -24,6 +24,8 @@
 //   }).listen(optimist.argv.port);
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <deque>
 #include <random>
 
@@ -59,6 +61,7 @@ class chat_node {
   void publish(chat::chat_session& author, const chat::message& line);  // steps 1, 4, 5
   void deliver(const std::string& json);                                // steps 2, 3, 6
   awaitable<void> publish_queued();                                     // steps 4, 6
+  awaitable<void> wait_for_listeners();                                 // step 4
   awaitable<void> welcome_with_history(std::shared_ptr<chat::chat_session> newcomer);  // 5
   void tell(chat::chat_session& client, const std::string& text);  // "NODE : text\n"
   std::string next_user_id();
@@ -69,7 +72,13 @@ class chat_node {
   chat::chat_room room_;
   std::shared_ptr<redis::client> publisher_;       // one for the whole server, not one per client
   std::shared_ptr<redis::subscriber> subscriber_;  // subscribed: it can do nothing else
-  std::deque<std::string> queued_;                 // JSON lines not yet published, oldest first
+  struct queued_message {
+    std::string json;   // as it goes on the channel
+    std::size_t lines;  // how many lines it carries, against --max-queued
+  };
+  std::deque<queued_message> queued_;  // not yet published, oldest first
+  std::size_t queued_lines_ = 0;       // lines in queued_
+  long long listeners_ = 0;            // servers that heard our last message (PUBLISH's reply)
   asio::steady_timer wake_publisher_;  // publish_queued() sleeps on it while queued_ is empty
   room_history history_;
   std::uint64_t connections_ = 0;
@@ -122,15 +131,23 @@ void chat_node::admit(tcp::socket socket) {
 
 // socket.on('data'): pubClient.publish("chat channel", JSON.stringify({...})). The line goes
 // through a bounded queue so that a line said while Redis is away is published once it is back.
-void chat_node::publish(chat::chat_session& author, const chat::message& line) {
-  if (queued_.size() >= settings_.max_queued) {
-    workshop::log("queue full (", queued_.size(), " lines wait for Redis): dropped a line from ",
-                  author.user_id());
+void chat_node::publish(chat::chat_session& author, const chat::message& lines) {
+  std::string_view accepted = *lines;  // all lines of one read, as one message
+  auto count = static_cast<std::size_t>(std::count(accepted.begin(), accepted.end(), '\n'));
+  if (queued_lines_ + count > settings_.max_queued) {  // keep the lines that fit, drop the rest
+    const std::size_t room = settings_.max_queued - queued_lines_;
+    std::size_t end = 0;
+    for (std::size_t kept = 0; kept < room; ++kept) end = accepted.find('\n', end) + 1;
+    workshop::log("queue full (", queued_lines_, " lines wait for Redis): dropped ", count - room,
+                  " line(s) from ", author.user_id());
     tell(author, "your line was not delivered: Redis is away and the queue is full");
-    return;
+    accepted = accepted.substr(0, end);
+    count = room;
   }
+  if (count == 0) return;
   if (queued_.empty() && !publisher_->ready()) workshop::log("Redis is away: queueing lines");
-  queued_.push_back(encode({*line, author.user_id()}));
+  queued_.push_back({encode({std::string{accepted}, author.user_id()}), count});
+  queued_lines_ += count;
   wake_publisher_.cancel();
 }
 
@@ -144,23 +161,45 @@ awaitable<void> chat_node::publish_queued() {
       co_await wake_publisher_.async_wait(use_tuple);
       continue;
     }
+    const bool was_away = !publisher_->ready() || !subscriber_->ready();
     co_await publisher_->wait_ready();
     co_await subscriber_->wait_ready();  // so our own clients hear what was queued, too
     if (!publisher_->ready()) continue;
+    if (was_away) co_await wait_for_listeners();
     const std::size_t count = std::min(queued_.size(), batch_limit);
     std::vector<redis::command> batch;
     for (std::size_t i = 0; i < count; ++i) {
       batch.push_back(history_.enabled()
-                          ? history_.post(queued_[i])
-                          : redis::command{"PUBLISH", settings_.channel, queued_[i]});
+                          ? history_.post(queued_[i].json)
+                          : redis::command{"PUBLISH", settings_.channel, queued_[i].json});
     }
     auto [failure, replies] = co_await publisher_->execute(std::move(batch));
     if (failure) continue;  // lost on the way: the batch stays queued until Redis is back
     for (const auto& answer : replies) {
       if (answer.type == redis::reply::kind::error) workshop::log("redis refused: ", answer.text);
+      if (answer.type == redis::reply::kind::integer) listeners_ = answer.integer;
     }
+    for (std::size_t i = 0; i < count; ++i) queued_lines_ -= queued_[i].lines;
     queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(count));
   }
+}
+
+// Redis keeps nothing for a subscriber that is not there: after an outage, what waited is
+// published only once as many servers listen as heard our last message (or after 5 s).
+awaitable<void> chat_node::wait_for_listeners() {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  asio::steady_timer pause{executor_};
+  while (std::chrono::steady_clock::now() < give_up) {
+    std::vector<redis::command> ask{{"PUBSUB", "NUMSUB", settings_.channel}};
+    auto [failure, replies] = co_await publisher_->execute(std::move(ask));
+    if (failure) co_return;  // lost again: the queue waits for the next reconnection
+    const auto& numsub = replies.front().elements;  // [channel, count]
+    if (numsub.size() == 2 && numsub[1].integer >= listeners_) co_return;
+    pause.expires_after(std::chrono::milliseconds{50});
+    co_await pause.async_wait(use_tuple);
+  }
+  workshop::log("publishing what waited for Redis, though fewer servers listen than before (",
+                listeners_, ")");
 }
 
 // subClient.on("message", function(channel, data) { ... })
@@ -173,6 +212,15 @@ void chat_node::deliver(const std::string& json) {
   const auto line = chat::make_message(chat->message);
   room_.broadcast(line, chat->user_id);  // if (sockets[i].userId === data.userId) continue;
   history_.live_line(line);              // newcomers waiting for their history keep it
+}
+
+// The last `count` lines of `lines` (each ending in '\n'; the last one may not).
+std::string last_lines(const std::string& lines, std::size_t count) {
+  std::size_t start = lines.size();
+  for (std::size_t seen = 0; start > 0; --start) {
+    if (lines[start - 1] == '\n' && start != lines.size() && ++seen == count) break;
+  }
+  return lines.substr(start);
 }
 
 // A newcomer gets the welcome, then the room's last lines, then live lines: none twice, none
@@ -190,10 +238,11 @@ awaitable<void> chat_node::welcome_with_history(std::shared_ptr<chat::chat_sessi
     workshop::log("no history for ", token, ": ",
                   failure ? failure.message() : replies.front().text);
   } else {
+    std::string lines;  // each message may hold several lines: keep the last --history
     for (const auto& stored : replies.front().elements) {
-      if (const auto chat = decode(stored.text))
-        newcomer->deliver(chat::make_message(chat->message));
+      if (const auto chat = decode(stored.text)) lines += chat->message;
     }
+    if (!lines.empty()) newcomer->deliver(chat::make_message(last_lines(lines, settings_.history)));
   }
   for (const auto& line : join->after_cut) newcomer->deliver(line);
 }

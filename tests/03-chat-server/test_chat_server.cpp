@@ -159,7 +159,7 @@ TEST_CASE("a client that hangs up is closed and forgotten", "[step3]") {
   stayer.expect_line("I am\n", 3000ms, "the server goes on after a client leaves");
 }
 
-TEST_CASE("clients that disconnect during traffic do not disturb the others", "[step3]") {
+TEST_CASE("clients that disconnect during traffic do not disturb the others", "[step2]") {
   auto program = server::start();
   auto sender = join(program, "sender");
   std::vector<client> stayers;

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace workshop {
@@ -52,6 +53,15 @@ void on_stop_signal(asio::io_context& io, std::function<void()> on_stop);
 // For an accept loop: true if accepting should go on after `error`. When the process is out
 // of file descriptors (EMFILE, ENFILE, ENOBUFS) it first waits a moment instead of spinning.
 asio::awaitable<bool> keep_accepting_after(const std::error_code& error);
+
+// Reads what `socket` has into a buffer that every connection of this thread shares, and
+// returns a view of those bytes, valid until the caller's next co_await. So a connection that
+// says nothing holds no read buffer of its own: it only waits until its socket is readable.
+// Each call first lets every other ready handler run, so one busy client cannot starve the
+// rest. End-of-file, a reset or a closed socket come back as the error, with no bytes.
+//   auto [error, bytes] = co_await workshop::read_some_shared(socket);
+asio::awaitable<std::tuple<std::error_code, std::string_view>> read_some_shared(
+    asio::ip::tcp::socket& socket);
 
 // Raises this process's open-file limit to its hard limit: every client is one descriptor.
 void raise_fd_limit();
