@@ -30,13 +30,23 @@ function(workshop_step_build folder program step patch last)
   file(GLOB sources RELATIVE "${lesson_dir}" "${lesson_dir}/*.cpp" "${lesson_dir}/*.hpp")
   foreach(file IN LISTS sources)
     file(COPY "${lesson_dir}/${file}" DESTINATION "${staging}")
-    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${lesson_dir}/${file}")
   endforeach()
   execute_process(
     COMMAND "${CMAKE_COMMAND}" -E env --unset=GIT_DIR --unset=GIT_WORK_TREE
             "GIT_CEILING_DIRECTORIES=${home}" "${GIT_EXECUTABLE}" apply --whitespace=nowarn "${patch}"
     WORKING_DIRECTORY "${staging}" RESULT_VARIABLE failed OUTPUT_VARIABLE output ERROR_VARIABLE output)
   if(failed)
+    # A student's edits to the skeleton are not a stale patch: these builds need the untouched
+    # skeleton, so they are left out until lessons/NN-name/ is as committed again.
+    execute_process(
+      COMMAND "${GIT_EXECUTABLE}" diff --quiet HEAD -- "lessons/${folder}"
+      WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}" RESULT_VARIABLE edited OUTPUT_QUIET ERROR_QUIET)
+    if(NOT edited EQUAL 0)
+      file(REMOVE_RECURSE "${staging}")
+      message(STATUS "steps.${number}.${step}: lessons/${folder}/ has your edits, so the "
+                     "'solved up to step ${step}' build is left out (it needs the untouched skeleton)")
+      return()
+    endif()
     message(FATAL_ERROR "${shown} no longer applies to lessons/${folder}/:\n${output}\n"
                         "The skeleton changed under it: solve steps 1..${step} again in a copy of the "
                         "new skeleton and rewrite the patch (tests/steps/README.md says how), or "
