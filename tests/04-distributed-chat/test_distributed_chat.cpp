@@ -298,7 +298,10 @@ TEST_CASE("a newcomer joining mid-conversation misses nothing and sees nothing t
     for (int i = from; i <= to; ++i) lines += std::to_string(i) + "\n";
     return lines;
   };
-  talker.send(numbered(1, 300));
+  auto witness = join(second, "witness (server 2)");
+  talker.send(numbered(1, 100));
+  witness.expect_bytes(numbered(1, 100), 3000ms, "steps 1 and 2");  // said before the join
+  talker.send(numbered(101, 300));
   auto newcomer = join(second, "newcomer (server 2)");  // while those lines are on their way
   talker.send(numbered(301, 600));
   const std::string got = newcomer.read_exactly(numbered(1, 600).size(), 8000ms);
