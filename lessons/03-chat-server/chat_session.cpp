@@ -6,6 +6,56 @@ namespace chat {
 
 using workshop::use_tuple;
 
+// socket.on('data'): TCP delivers bytes, not lines. A read can hold half a line or three;
+// keep what has arrived and hand on the complete lines, all of one read as one message.
+asio::awaitable<void> chat_session::reader() {
+  // TODO step 2: socket.on('data'): read what arrives with workshop::read_some_shared (one
+  //              buffer for all clients: a silent one holds none) until an error (any error
+  //              ends the session), and hand each read to on_line_ as one message: the Node.js
+  //              way, a chunk at a time. (tests: "a line from A reaches B and C byte for byte,
+  //              and never comes back to A", "1,000 lines from one sender arrive in order",
+  //              "200 clients sending 10 lines each: each gets exactly the others' lines",
+  //              "clients that disconnect during traffic do not disturb the others")
+  // TODO step 3: socket.on('close'): after the loop, whatever ended it, leave the room, stop(),
+  //              and log that the client left. (tests: "a client that hangs up is closed and
+  //              forgotten", "clients that come and go are forgotten: memory does not grow with
+  //              them")
+  // TODO step 4: hand each read to framer_ instead (line_framer.cpp), which passes on whole
+  //              lines only, all of one read as one message; when it refuses (a line over
+  //              --max-line), log it and end the loop. (tests: "two senders' long lines sent in
+  //              tiny fragments never interleave", "a line over --max-line drops only its
+  //              sender")
+  co_return;
+}
+
+void chat_session::deliver(const message& line) {
+  if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
+  // TODO step 1: queue `line` in the outbox, and start the writer coroutine unless one runs
+  //              already (writing_): one outstanding write per socket, and an idle client has
+  //              no writer at all. (test: "each client first gets a line starting with welcome")
+  // TODO step 5: Node's socket.write buffers without limit. When the outbox refuses the line,
+  //              drop this client: log why, make the close a reset (the kernel then frees what
+  //              it still holds for it), and stop(). Never leave the room from here: the
+  //              reader does. (test: "a client that never reads is dropped past --max-backlog,
+  //              the others go on")
+  (void)line;
+}
+
+// One outstanding write per socket: the writer alone writes, and sends everything queued
+// since its last write in one gather write; when the outbox is empty it ends.
+asio::awaitable<void> chat_session::writer() {
+  // TODO step 1: one outstanding write per socket. While the outbox holds something: take
+  //              everything queued, send it in one gather write, and tell the outbox it was
+  //              written; a write error calls stop() and ends the loop. Then writing_ is false
+  //              again. (test: "each client first gets a line starting with welcome")
+  co_return;
+}
+
+void chat_session::stop() {
+  std::error_code ignored;
+  socket_.close(ignored);  // the reader's wait and any write fail: the reader leaves the room
+}
+
 namespace {
 
 std::string peer_of(const asio::ip::tcp::socket& socket) {
@@ -34,56 +84,6 @@ void chat_session::start(const message& welcome) {
   //              its own (README: the Asio pieces, a member coroutine). (test: "a line from A
   //              reaches B and C byte for byte, and never comes back to A")
   (void)welcome;
-}
-
-void chat_session::deliver(const message& line) {
-  if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
-  // TODO step 1: queue `line` in the outbox, and start the writer coroutine unless one runs
-  //              already (writing_): one outstanding write per socket, and an idle client has
-  //              no writer at all. (test: "each client first gets a line starting with welcome")
-  // TODO step 5: Node's socket.write buffers without limit. When the outbox refuses the line,
-  //              drop this client: log why, make the close a reset (the kernel then frees what
-  //              it still holds for it), and stop(). Never leave the room from here: the
-  //              reader does. (test: "a client that never reads is dropped past --max-backlog,
-  //              the others go on")
-  (void)line;
-}
-
-void chat_session::stop() {
-  std::error_code ignored;
-  socket_.close(ignored);  // the reader's wait and any write fail: the reader leaves the room
-}
-
-// socket.on('data'): TCP delivers bytes, not lines. A read can hold half a line or three;
-// keep what has arrived and hand on the complete lines, all of one read as one message.
-asio::awaitable<void> chat_session::reader() {
-  // TODO step 2: socket.on('data'): read what arrives with workshop::read_some_shared (one
-  //              buffer for all clients: a silent one holds none) until an error (any error
-  //              ends the session), and hand each read to on_line_ as one message: the Node.js
-  //              way, a chunk at a time. (tests: "a line from A reaches B and C byte for byte,
-  //              and never comes back to A", "1,000 lines from one sender arrive in order",
-  //              "200 clients sending 10 lines each: each gets exactly the others' lines",
-  //              "clients that disconnect during traffic do not disturb the others")
-  // TODO step 3: socket.on('close'): after the loop, whatever ended it, leave the room, stop(),
-  //              and log that the client left. (tests: "a client that hangs up is closed and
-  //              forgotten", "clients that come and go are forgotten: memory does not grow with
-  //              them")
-  // TODO step 4: hand each read to framer_ instead (line_framer.cpp), which passes on whole
-  //              lines only, all of one read as one message; when it refuses (a line over
-  //              --max-line), log it and end the loop. (tests: "two senders' long lines sent in
-  //              tiny fragments never interleave", "a line over --max-line drops only its
-  //              sender")
-  co_return;
-}
-
-// One outstanding write per socket: the writer alone writes, and sends everything queued
-// since its last write in one gather write; when the outbox is empty it ends.
-asio::awaitable<void> chat_session::writer() {
-  // TODO step 1: one outstanding write per socket. While the outbox holds something: take
-  //              everything queued, send it in one gather write, and tell the outbox it was
-  //              written; a write error calls stop() and ends the loop. Then writing_ is false
-  //              again. (test: "each client first gets a line starting with welcome")
-  co_return;
 }
 
 }  // namespace chat

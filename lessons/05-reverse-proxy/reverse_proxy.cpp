@@ -29,8 +29,51 @@ using std::chrono::steady_clock;
 
 using workshop::use_tuple;  // co_await returns (error, results...): common/'s error policy
 
+// Defined below: the backends and whose turn it is, connecting to the first one that answers,
+// and one direction of the pipe.
+class backend_pool;
+awaitable<std::optional<tcp::socket>> connect_to_a_backend(backend_pool& pool,
+                                                           milliseconds timeout);
+awaitable<void> pipe(tcp::socket& from, tcp::socket& to);
+
+// One client, from accept to the end of both directions.
+awaitable<void> serve(tcp::socket client, backend_pool& pool, milliseconds connect_timeout) {
+  std::error_code ignored;
+  const std::string who = workshop::to_string(client.remote_endpoint(ignored));
+  auto backend = co_await connect_to_a_backend(pool, connect_timeout);
+  if (!backend) {
+    workshop::log("client ", who, ": no backend answered, closing");
+    co_return;  // the client socket closes here
+  }
+  // console.log("forwarding connection to : ", hosts[counter]);
+  workshop::log("client ", who, " -> backend ",
+                workshop::to_string(backend->remote_endpoint(ignored)));
+  // socket.pipe(hostSocket).pipe(socket): both directions at once, done when both are done.
+  co_await (pipe(client, *backend) && pipe(*backend, client));
+}
+
 // One buffer per direction, reused for every read: memory per connection stays fixed.
 constexpr std::size_t pipe_buffer_size = 64 * 1024;
+
+// socket.pipe(hostSocket), with what pipe() hides spelled out.
+awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
+  // TODO step 2: socket.pipe(hostSocket): read what has arrived from `from` into one buffer of
+  //              pipe_buffer_size (allocated once), write exactly those bytes to `to`, and only
+  //              then read again (backpressure); stop at the first error of either. (tests:
+  //              "bytes flow both ways: the backend's greeting, then an echo", "8 MiB of random
+  //              bytes come back from an echo backend intact", "300 connections at once each
+  //              echo 64 KiB intact", "a client that does not read holds the backend back, and
+  //              proxy memory stays bounded")
+  // TODO step 4: socket.on('end'): end-of-file on `from` is a half-close: pass it on as our FIN
+  //              on `to`, and end this direction only. Any other error ends the connection:
+  //              close both sockets, so that the other direction ends too. (tests: "a client's
+  //              half-close reaches the backend, and its answer still comes back", "a backend's
+  //              half-close reaches the client, who can still send", "a reset on either side
+  //              closes both")
+  (void)from;
+  (void)to;
+  co_return;
+}
 
 // The backends, whose turn it is, and which ones are resting after failing us.
 class backend_pool {
@@ -102,42 +145,6 @@ awaitable<std::optional<tcp::socket>> connect_to_a_backend(backend_pool& pool,
     co_return std::nullopt;
   }
   co_return std::nullopt;
-}
-
-// socket.pipe(hostSocket), with what pipe() hides spelled out.
-awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
-  // TODO step 2: socket.pipe(hostSocket): read what has arrived from `from` into one buffer of
-  //              pipe_buffer_size (allocated once), write exactly those bytes to `to`, and only
-  //              then read again (backpressure); stop at the first error of either. (tests:
-  //              "bytes flow both ways: the backend's greeting, then an echo", "8 MiB of random
-  //              bytes come back from an echo backend intact", "300 connections at once each
-  //              echo 64 KiB intact", "a client that does not read holds the backend back, and
-  //              proxy memory stays bounded")
-  // TODO step 4: socket.on('end'): end-of-file on `from` is a half-close: pass it on as our FIN
-  //              on `to`, and end this direction only. Any other error ends the connection:
-  //              close both sockets, so that the other direction ends too. (tests: "a client's
-  //              half-close reaches the backend, and its answer still comes back", "a backend's
-  //              half-close reaches the client, who can still send", "a reset on either side
-  //              closes both")
-  (void)from;
-  (void)to;
-  co_return;
-}
-
-// One client, from accept to the end of both directions.
-awaitable<void> serve(tcp::socket client, backend_pool& pool, milliseconds connect_timeout) {
-  std::error_code ignored;
-  const std::string who = workshop::to_string(client.remote_endpoint(ignored));
-  auto backend = co_await connect_to_a_backend(pool, connect_timeout);
-  if (!backend) {
-    workshop::log("client ", who, ": no backend answered, closing");
-    co_return;  // the client socket closes here
-  }
-  // console.log("forwarding connection to : ", hosts[counter]);
-  workshop::log("client ", who, " -> backend ",
-                workshop::to_string(backend->remote_endpoint(ignored)));
-  // socket.pipe(hostSocket).pipe(socket): both directions at once, done when both are done.
-  co_await (pipe(client, *backend) && pipe(*backend, client));
 }
 
 // net.createServer(function(socket){ ... }): one coroutine per client.

@@ -13,10 +13,71 @@
 #include <string>
 #include <thread>
 
+#include "hello_flags.hpp"
 #include "http_head.hpp"
 #include "workshop/program.hpp"
 
 using std::chrono::milliseconds;
+
+// The plain Unix C API's socket work, at the end of this file.
+int listen_socket(const workshop::listen_address& address);  // socket(), bind(), listen()
+void announce_listening(int fd);                              // the ready line
+bool write_all(int fd, std::string_view bytes);
+http::head_result read_head(int fd);
+
+// One client, start to finish: this thread does nothing else until it is done.
+void serve_one(int fd, milliseconds delay) {
+  const auto result = read_head(fd);
+  if (result.status == http::head_status::bad) {
+    write_all(fd, http::error_response("400 Bad Request"));
+  } else if (result.status == http::head_status::too_large) {
+    write_all(fd, http::error_response("431 Request Header Fields Too Large"));
+  } else if (result.status == http::head_status::complete) {
+    // One request per connection. HTTP/1.0 knows no chunks: a raw body that ends at the close.
+    const bool chunked = result.head.minor_version >= 1;
+    const std::string head = std::string{"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"} +
+                             (chunked ? "Transfer-Encoding: chunked\r\n" : "") +
+                             "Connection: close\r\n\r\n";
+    if (!write_all(fd, head + (chunked ? "6\r\nHello\n\r\n" : "Hello\n"))) return;
+    if (result.head.method == "HEAD") return;
+    std::this_thread::sleep_for(delay);  // blocked: nobody else is served meanwhile
+    write_all(fd, chunked ? "6\r\nWorld\n\r\n0\r\n\r\n" : "World\n");
+  }
+  // Our FIN first, then throw away what the client sent and we never read: closing with unread
+  // bytes sends a reset, which can destroy the answer before the client reads it. (Waiting for
+  // the client to close would be better, but would block everyone else meanwhile.)
+  shutdown(fd, SHUT_WR);
+  char unread[4096];
+  while (recv(fd, unread, sizeof unread, MSG_DONTWAIT) > 0) {
+  }
+}
+
+int main(int argc, char** argv) {
+  workshop::listen_address address;
+  const hello_settings settings =
+      parse_hello_flags(argc, argv, "Lesson 01, blocking: the same answer, one client at a time.",
+                        "blocking_http", address, /*many_at_once=*/false);
+
+  const int listener = listen_socket(address);
+  // SIGINT/SIGTERM: exit at once, wherever we are blocked; the kernel closes our sockets.
+  std::signal(SIGINT, [](int) { _exit(0); });
+  std::signal(SIGTERM, [](int) { _exit(0); });
+  announce_listening(listener);
+
+  const long idle_ms = settings.idle_timeout.count();
+  const timeval idle{idle_ms / 1000, (idle_ms % 1000) * 1000};
+  while (true) {
+    const int client = accept(listener, nullptr, nullptr);  // blocked until someone connects
+    if (client < 0) {
+      workshop::log("accept failed: ", std::strerror(errno));
+      if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(milliseconds{100});
+      continue;
+    }
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);  // read() gives up after it
+    serve_one(client, settings.delay);
+    close(client);
+  }
+}
 
 // socket(), bind(), listen(): a listening socket on host:port. Exits 1 if that fails.
 int listen_socket(const workshop::listen_address& address) {
@@ -76,67 +137,5 @@ http::head_result read_head(int fd) {
     if (size < 0 && errno == EINTR) continue;
     if (size <= 0) return result;
     received.append(bytes, static_cast<std::size_t>(size));
-  }
-}
-
-// One client, start to finish: this thread does nothing else until it is done.
-void serve_one(int fd, milliseconds delay) {
-  const auto result = read_head(fd);
-  if (result.status == http::head_status::bad) {
-    write_all(fd, http::error_response("400 Bad Request"));
-  } else if (result.status == http::head_status::too_large) {
-    write_all(fd, http::error_response("431 Request Header Fields Too Large"));
-  } else if (result.status == http::head_status::complete) {
-    // One request per connection. HTTP/1.0 knows no chunks: a raw body that ends at the close.
-    const bool chunked = result.head.minor_version >= 1;
-    const std::string head = std::string{"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"} +
-                             (chunked ? "Transfer-Encoding: chunked\r\n" : "") +
-                             "Connection: close\r\n\r\n";
-    if (!write_all(fd, head + (chunked ? "6\r\nHello\n\r\n" : "Hello\n"))) return;
-    if (result.head.method == "HEAD") return;
-    std::this_thread::sleep_for(delay);  // blocked: nobody else is served meanwhile
-    write_all(fd, chunked ? "6\r\nWorld\n\r\n0\r\n\r\n" : "World\n");
-  }
-  // Our FIN first, then throw away what the client sent and we never read: closing with unread
-  // bytes sends a reset, which can destroy the answer before the client reads it. (Waiting for
-  // the client to close would be better, but would block everyone else meanwhile.)
-  shutdown(fd, SHUT_WR);
-  char unread[4096];
-  while (recv(fd, unread, sizeof unread, MSG_DONTWAIT) > 0) {
-  }
-}
-
-int main(int argc, char** argv) {
-  workshop::listen_address address;
-  CLI::App app{"Lesson 01, blocking: the same answer, one client at a time.", "blocking_http"};
-  workshop::add_listen_flags(app, address);
-  long delay_ms = 1000;
-  long idle_timeout_ms = 10000;
-  app.add_option("--delay-ms", delay_ms, "Milliseconds from Hello to World")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  app.add_option("--idle-timeout-ms", idle_timeout_ms,
-                 "Drop a client that sends nothing for this long")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  workshop::parse_flags_or_exit(app, argc, argv);
-
-  const int listener = listen_socket(address);
-  // SIGINT/SIGTERM: exit at once, wherever we are blocked; the kernel closes our sockets.
-  std::signal(SIGINT, [](int) { _exit(0); });
-  std::signal(SIGTERM, [](int) { _exit(0); });
-  announce_listening(listener);
-
-  const timeval idle{idle_timeout_ms / 1000, (idle_timeout_ms % 1000) * 1000};
-  while (true) {
-    const int client = accept(listener, nullptr, nullptr);  // blocked until someone connects
-    if (client < 0) {
-      workshop::log("accept failed: ", std::strerror(errno));
-      if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(milliseconds{100});
-      continue;
-    }
-    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);  // read() gives up after it
-    serve_one(client, milliseconds{delay_ms});
-    close(client);
   }
 }

@@ -6,13 +6,13 @@
 //       res.write("Hello\n");
 //       setTimeout(function(){ res.end("World\n");},1000);
 //   }).listen(9999);
-#include <array>
+//
+// given/01-hello-http/http_session.hpp declares the session whose functions follow.
 #include <memory>
-#include <optional>
+#include <sstream>
 #include <string>
 
-#include "http_head.hpp"
-#include "workshop/program.hpp"
+#include "http_session.hpp"
 
 using asio::awaitable;
 using asio::use_awaitable;
@@ -20,68 +20,25 @@ using workshop::use_tuple;
 using asio::ip::tcp;
 using std::chrono::milliseconds;
 
-struct hello_settings {
-  milliseconds delay{1000};          // --delay-ms: from Hello to World
-  milliseconds idle_timeout{10000};  // --idle-timeout-ms: how long a client may take to ask
-  std::size_t max_clients = workshop::default_max_clients;  // --max-clients: past it, 503
-};
+// Steps 4 and 5: the head and Hello at once; World after the delay, from a timer.
+awaitable<void> http_session::answer(const http::request_head& request) {
+  drop_after(settings_.delay + settings_.idle_timeout);  // a client that stops reading is dropped
 
-// ---- the bytes of an answer ----
+  // res.writeHead(200, {'content-type': 'text/plain'}); res.write("Hello\n");
+  const bool head_only = request.method == "HEAD";  // a HEAD request gets the head alone
+  const std::string hello =
+      response_head(request) + (head_only ? "" : body_part("Hello\n", request));
+  co_await asio::async_write(socket_, asio::buffer(hello), use_awaitable);
+  if (head_only) co_return;
 
-// HTTP/1.1 sends the body in chunks, each one `SIZE-IN-HEX\r\nBYTES\r\n`, and ends it with an
-// empty chunk. HTTP/1.0 knows no chunks: its body is raw and ends when the server closes.
-bool uses_chunks(const http::request_head& request) {
-  return request.minor_version >= 1;
+  // setTimeout(function(){ res.end("World\n"); }, 1000): this coroutine sleeps, the thread
+  // does not. The event loop serves everyone else until the timer rings.
+  asio::steady_timer timer{socket_.get_executor(), settings_.delay};
+  co_await timer.async_wait(use_awaitable);
+  std::string world = body_part("World\n", request);
+  if (uses_chunks(request)) world += last_chunk;
+  co_await asio::async_write(socket_, asio::buffer(world), use_awaitable);
 }
-
-// res.writeHead(200, {'content-type': 'text/plain'})
-std::string response_head(const http::request_head& request) {
-  std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n";
-  if (uses_chunks(request)) head += "Transfer-Encoding: chunked\r\n";
-  if (!request.keep_alive) head += "Connection: close\r\n";
-  return head + "\r\n";
-}
-
-// One piece of the body, framed as a chunk when the request allows chunks.
-std::string body_part(std::string_view text, const http::request_head& request) {
-  if (!uses_chunks(request)) return std::string{text};
-  std::ostringstream chunk;
-  chunk << std::hex << text.size() << "\r\n" << text << "\r\n";
-  return chunk.str();
-}
-
-constexpr std::string_view last_chunk = "0\r\n\r\n";  // the end of a chunked body
-
-// ---- one client's connection ----
-
-// Serves one client: its requests one after another, each answered Hello, then World.
-class http_session : public std::enable_shared_from_this<http_session> {
- public:
-  http_session(tcp::socket socket, const hello_settings& settings)
-      : socket_{std::move(socket)}, settings_{settings}, deadline_{socket_.get_executor()} {}
-
-  // Serves the client in a coroutine of its own, beside everyone else's.
-  void start() {
-    asio::co_spawn(
-        socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
-        asio::detached);
-  }
-
- private:
-  awaitable<void> serve();
-  awaitable<std::optional<http::request_head>> read_request();  // steps 2, 3
-  awaitable<bool> receive_more();                               // step 2
-  awaitable<void> answer(const http::request_head& request);    // steps 4 and 5
-  awaitable<bool> skip_body(std::size_t length);                // step 7
-  awaitable<void> close_gracefully();
-  void drop_after(milliseconds timeout);
-
-  tcp::socket socket_;
-  hello_settings settings_;
-  asio::steady_timer deadline_;         // when it rings, the client was too slow and is dropped
-  std::array<char, 4096> read_buffer_;  // where each read lands
-  std::string received_;  // bytes read but not used yet: the rest of a request, or the next one
-};
 
 // Request after request on one connection (keep-alive), until one says it is the last.
 awaitable<void> http_session::serve() {
@@ -141,26 +98,6 @@ awaitable<bool> http_session::receive_more() {
   co_return true;
 }
 
-// Steps 4 and 5: the head and Hello at once; World after the delay, from a timer.
-awaitable<void> http_session::answer(const http::request_head& request) {
-  drop_after(settings_.delay + settings_.idle_timeout);  // a client that stops reading is dropped
-
-  // res.writeHead(200, {'content-type': 'text/plain'}); res.write("Hello\n");
-  const bool head_only = request.method == "HEAD";  // a HEAD request gets the head alone
-  const std::string hello =
-      response_head(request) + (head_only ? "" : body_part("Hello\n", request));
-  co_await asio::async_write(socket_, asio::buffer(hello), use_awaitable);
-  if (head_only) co_return;
-
-  // setTimeout(function(){ res.end("World\n"); }, 1000): this coroutine sleeps, the thread
-  // does not. The event loop serves everyone else until the timer rings.
-  asio::steady_timer timer{socket_.get_executor(), settings_.delay};
-  co_await timer.async_wait(use_awaitable);
-  std::string world = body_part("World\n", request);
-  if (uses_chunks(request)) world += last_chunk;
-  co_await asio::async_write(socket_, asio::buffer(world), use_awaitable);
-}
-
 // Step 7: throws away a request's body (Content-Length bytes); false if the client left.
 awaitable<bool> http_session::skip_body(std::size_t length) {
   while (true) {
@@ -198,6 +135,30 @@ void http_session::drop_after(milliseconds timeout) {
   });
 }
 
+// ---- the bytes of an answer ----
+
+// HTTP/1.1 sends the body in chunks, each one `SIZE-IN-HEX\r\nBYTES\r\n`, and ends it with an
+// empty chunk. HTTP/1.0 knows no chunks: its body is raw and ends when the server closes.
+bool uses_chunks(const http::request_head& request) {
+  return request.minor_version >= 1;
+}
+
+// res.writeHead(200, {'content-type': 'text/plain'})
+std::string response_head(const http::request_head& request) {
+  std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n";
+  if (uses_chunks(request)) head += "Transfer-Encoding: chunked\r\n";
+  if (!request.keep_alive) head += "Connection: close\r\n";
+  return head + "\r\n";
+}
+
+// One piece of the body, framed as a chunk when the request allows chunks.
+std::string body_part(std::string_view text, const http::request_head& request) {
+  if (!uses_chunks(request)) return std::string{text};
+  std::ostringstream chunk;
+  chunk << std::hex << text.size() << "\r\n" << text << "\r\n";
+  return chunk.str();
+}
+
 // ---- the server ----
 
 // Step 1. http.createServer(...): one session per connection, and straight back to accepting.
@@ -210,30 +171,11 @@ awaitable<void> accept_clients(tcp::acceptor acceptor, hello_settings settings) 
   }
 }
 
-hello_settings parse_flags(int argc, char** argv, workshop::listen_address& address) {
-  CLI::App app{"Lesson 01: answers every HTTP request with Hello, then World a moment later.",
-               "hello_http"};
-  workshop::add_listen_flags(app, address);
-  hello_settings settings;
-  long delay_ms = 1000;
-  long idle_timeout_ms = 10000;
-  app.add_option("--delay-ms", delay_ms, "Milliseconds from Hello to World")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  app.add_option("--idle-timeout-ms", idle_timeout_ms,
-                 "Drop a client that takes longer than this to send its request")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  workshop::add_max_clients_flag(app, settings.max_clients);
-  workshop::parse_flags_or_exit(app, argc, argv);
-  settings.delay = milliseconds{delay_ms};
-  settings.idle_timeout = milliseconds{idle_timeout_ms};
-  return settings;
-}
-
 int main(int argc, char** argv) {
   workshop::listen_address address;
-  const hello_settings settings = parse_flags(argc, argv, address);
+  const hello_settings settings = parse_hello_flags(
+      argc, argv, "Lesson 01: answers every HTTP request with Hello, then World a moment later.",
+      "hello_http", address, /*many_at_once=*/true);
   workshop::raise_fd_limit();  // every client is one file descriptor
 
   asio::io_context io;

@@ -6,6 +6,68 @@ namespace chat {
 
 using workshop::use_tuple;
 
+// socket.on('data'): TCP delivers bytes, not lines. A read can hold half a line or three;
+// keep what has arrived and hand on the complete lines, all of one read as one message.
+asio::awaitable<void> chat_session::reader() {
+  const auto hand_on = [this](std::string lines) {
+    on_line_(*this, make_message(std::move(lines)));
+  };
+  while (true) {
+    auto [error, bytes] = co_await workshop::read_some_shared(socket_);
+    if (error) break;  // end-of-file, a reset, or stop() closed the socket
+    if (!framer_.push(bytes, hand_on)) {
+      workshop::log("dropping client ", peer_, ": a line over --max-line ", limits_.max_line,
+                    " bytes");
+      break;
+    }
+  }
+  room_.leave(shared_from_this());  // socket.on('close'): sockets.splice(...)
+  stop();
+  workshop::log("client ", peer_, " left (", room_.size(), " in the room)");
+}
+
+void chat_session::deliver(const message& line) {
+  if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
+  if (!outbox_.push(line)) {
+    workshop::log("dropping client ", peer_, ": it is not reading (", outbox_.bytes(),
+                  " bytes queued, --max-backlog ", limits_.max_backlog, ")");
+    // socket.destroy(), not end(): a reset also frees what the kernel still holds for this
+    // client (up to megabytes), where a plain close would go on trying to deliver it.
+    std::error_code ignored;
+    socket_.set_option(asio::socket_base::linger{true, 0}, ignored);
+    stop();
+    return;
+  }
+  if (writing_) return;  // the running writer takes this line with the rest
+  writing_ = true;
+  asio::co_spawn(
+      socket_.get_executor(), [self = shared_from_this()] { return self->writer(); },
+      asio::detached);
+}
+
+// One outstanding write per socket: the writer alone writes, and sends everything queued
+// since its last write in one gather write; when the outbox is empty it ends.
+asio::awaitable<void> chat_session::writer() {
+  while (!outbox_.empty()) {
+    const std::vector<message> batch = outbox_.take_all();
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(batch.size());
+    for (const auto& lines : batch) buffers.push_back(asio::buffer(*lines));
+    auto [error, sent] = co_await asio::async_write(socket_, buffers, use_tuple);
+    if (error) {
+      stop();
+      break;
+    }
+    outbox_.written(batch);
+  }
+  writing_ = false;
+}
+
+void chat_session::stop() {
+  std::error_code ignored;
+  socket_.close(ignored);  // the reader's wait and any write fail: the reader leaves the room
+}
+
 namespace {
 
 std::string peer_of(const asio::ip::tcp::socket& socket) {
@@ -34,68 +96,6 @@ void chat_session::start(const message& welcome) {
   asio::co_spawn(
       socket_.get_executor(), [self = shared_from_this()] { return self->reader(); },
       asio::detached);
-}
-
-void chat_session::deliver(const message& line) {
-  if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
-  if (!outbox_.push(line)) {
-    workshop::log("dropping client ", peer_, ": it is not reading (", outbox_.bytes(),
-                  " bytes queued, --max-backlog ", limits_.max_backlog, ")");
-    // socket.destroy(), not end(): a reset also frees what the kernel still holds for this
-    // client (up to megabytes), where a plain close would go on trying to deliver it.
-    std::error_code ignored;
-    socket_.set_option(asio::socket_base::linger{true, 0}, ignored);
-    stop();
-    return;
-  }
-  if (writing_) return;  // the running writer takes this line with the rest
-  writing_ = true;
-  asio::co_spawn(
-      socket_.get_executor(), [self = shared_from_this()] { return self->writer(); },
-      asio::detached);
-}
-
-void chat_session::stop() {
-  std::error_code ignored;
-  socket_.close(ignored);  // the reader's wait and any write fail: the reader leaves the room
-}
-
-// socket.on('data'): TCP delivers bytes, not lines. A read can hold half a line or three;
-// keep what has arrived and hand on the complete lines, all of one read as one message.
-asio::awaitable<void> chat_session::reader() {
-  const auto hand_on = [this](std::string lines) {
-    on_line_(*this, make_message(std::move(lines)));
-  };
-  while (true) {
-    auto [error, bytes] = co_await workshop::read_some_shared(socket_);
-    if (error) break;  // end-of-file, a reset, or stop() closed the socket
-    if (!framer_.push(bytes, hand_on)) {
-      workshop::log("dropping client ", peer_, ": a line over --max-line ", limits_.max_line,
-                    " bytes");
-      break;
-    }
-  }
-  room_.leave(shared_from_this());  // socket.on('close'): sockets.splice(...)
-  stop();
-  workshop::log("client ", peer_, " left (", room_.size(), " in the room)");
-}
-
-// One outstanding write per socket: the writer alone writes, and sends everything queued
-// since its last write in one gather write; when the outbox is empty it ends.
-asio::awaitable<void> chat_session::writer() {
-  while (!outbox_.empty()) {
-    const std::vector<message> batch = outbox_.take_all();
-    std::vector<asio::const_buffer> buffers;
-    buffers.reserve(batch.size());
-    for (const auto& lines : batch) buffers.push_back(asio::buffer(*lines));
-    auto [error, sent] = co_await asio::async_write(socket_, buffers, use_tuple);
-    if (error) {
-      stop();
-      break;
-    }
-    outbox_.written(batch);
-  }
-  writing_ = false;
 }
 
 }  // namespace chat

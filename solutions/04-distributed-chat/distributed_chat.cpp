@@ -22,114 +22,21 @@
 //     });
 //     socket.on('close', function() { sockets.splice(sockets.indexOf(socket), 1); });
 //   }).listen(optimist.argv.port);
+//
+// given/04-distributed-chat/chat_node.hpp declares the server whose functions follow.
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
-#include <random>
 
 #include "chat_message.hpp"
-#include "chat_room.hpp"
-#include "chat_session.hpp"
-#include "redis_client.hpp"
-#include "room_history.hpp"
-#include "workshop/program.hpp"
+#include "chat_node.hpp"
 
 using asio::awaitable;
 using asio::ip::tcp;
 using workshop::use_tuple;
 
-struct node_settings {
-  std::string name;                      // NODE in "NODE : welcome ...": this process's id
-  workshop::host_port redis;             // --redis
-  std::string channel = "chat channel";  // --channel
-  std::size_t history = 0;               // --history: lines a newcomer gets first (0: none)
-  std::size_t max_queued = 100000;       // --max-queued: lines waiting for Redis
-  chat::session_limits limits;           // --max-line, --max-backlog
-  std::size_t max_clients = workshop::default_max_clients;  // --max-clients
-};
-
-// One distributed_chat server: its own clients in a room, Redis for everyone else's.
-class chat_node {
- public:
-  chat_node(asio::any_io_executor executor, node_settings settings);
-  void start();                    // connects to Redis (and keeps reconnecting)
-  void admit(tcp::socket socket);  // a new client: welcome it, let it talk
-
- private:
-  void publish(chat::chat_session& author, const chat::message& line);  // steps 1, 4, 5
-  void deliver(const std::string& json);                                // steps 2, 3, 6
-  awaitable<void> publish_queued();                                     // steps 4, 6
-  awaitable<void> wait_for_listeners();                                 // step 4
-  awaitable<void> welcome_with_history(std::shared_ptr<chat::chat_session> newcomer);  // 5
-  void tell(chat::chat_session& client, const std::string& text);  // "NODE : text\n"
-  std::string next_user_id();
-
-  asio::any_io_executor executor_;
-  node_settings settings_;
-  chat::message welcome_;
-  chat::chat_room room_;
-  std::shared_ptr<redis::client> publisher_;       // one for the whole server, not one per client
-  std::shared_ptr<redis::subscriber> subscriber_;  // subscribed: it can do nothing else
-  struct queued_message {
-    std::string json;   // as it goes on the channel
-    std::size_t lines;  // how many lines it carries, against --max-queued
-  };
-  std::deque<queued_message> queued_;  // not yet published, oldest first
-  std::size_t queued_lines_ = 0;       // lines in queued_
-  long long listeners_ = 0;            // servers that heard our last message (PUBLISH's reply)
-  asio::steady_timer wake_publisher_;  // publish_queued() sleeps on it while queued_ is empty
-  room_history history_;
-  std::uint64_t connections_ = 0;
-  std::mt19937 random_{std::random_device{}()};
-};
-
-chat_node::chat_node(asio::any_io_executor executor, node_settings settings)
-    : executor_{executor},
-      settings_{std::move(settings)},
-      welcome_{chat::make_message(settings_.name + " : welcome to the C++ distributed chat\n")},
-      publisher_{redis::client::create(executor, settings_.redis)},
-      subscriber_{redis::subscriber::create(executor, settings_.redis)},
-      wake_publisher_{executor, asio::steady_timer::time_point::max()},
-      history_{settings_.channel, settings_.name, settings_.history} {}
-
-void chat_node::start() {
-  // subClient.subscribe("chat channel"); subClient.on("message", ...)
-  subscriber_->subscribe(settings_.channel, [this](const std::string& json) { deliver(json); });
-  if (history_.enabled()) {
-    subscriber_->subscribe(history_.cut_channel(),
-                           [this](const std::string& token) { history_.cut_arrived(token); });
-    subscriber_->on_lost([this] { history_.subscriber_lost(); });
-  }
-  publisher_->set_name("distributed_chat:" + settings_.name + ":publisher");
-  subscriber_->set_name("distributed_chat:" + settings_.name + ":subscriber");
-  publisher_->start();
-  subscriber_->start();
-  asio::co_spawn(
-      executor_, [this] { return publish_queued(); }, asio::detached);
-}
-
-// socket.userId = process.pid.toString() + (globalIncr++) + Math.floor(Math.random() * 100000)
-std::string chat_node::next_user_id() {
-  std::uniform_int_distribution<int> salt{0, 99999};
-  return settings_.name + "-" + std::to_string(++connections_) + "-" +
-         std::to_string(salt(random_));
-}
-
-void chat_node::admit(tcp::socket socket) {
-  auto newcomer = std::make_shared<chat::chat_session>(
-      std::move(socket), room_, next_user_id(), settings_.limits,
-      [this](chat::chat_session& author, const chat::message& line) { publish(author, line); });
-  if (history_.enabled() && publisher_->ready() && subscriber_->ready()) {
-    asio::co_spawn(
-        executor_, [this, newcomer] { return welcome_with_history(newcomer); }, asio::detached);
-  } else {
-    newcomer->start(welcome_);  // sockets.push(socket); socket.write(... " : welcome ...")
-  }
-}
-
-// socket.on('data'): pubClient.publish("chat channel", JSON.stringify({...})). The line goes
+// socket.on('data'): pubClient.publish("chat channel", JSON.stringify({...})). The lines go
 // through a bounded queue so that a line said while Redis is away is published once it is back.
 void chat_node::publish(chat::chat_session& author, const chat::message& lines) {
   std::string_view accepted = *lines;  // all lines of one read, as one message
@@ -149,6 +56,34 @@ void chat_node::publish(chat::chat_session& author, const chat::message& lines) 
   queued_.push_back({encode({std::string{accepted}, author.user_id()}), count});
   queued_lines_ += count;
   wake_publisher_.cancel();
+}
+
+// subClient.on("message", function(channel, data) { ... })
+void chat_node::deliver(const std::string& json) {
+  const auto chat = decode(json);  // data = JSON.parse(data)
+  if (!chat) {
+    workshop::log("skipped a malformed message on '", settings_.channel, "': ", json.substr(0, 80));
+    return;
+  }
+  const auto line = chat::make_message(chat->message);
+  room_.broadcast(line, chat->user_id);  // if (sockets[i].userId === data.userId) continue;
+  history_.live_line(line);              // newcomers waiting for their history keep it
+}
+
+void chat_node::start() {
+  // subClient.subscribe("chat channel"); subClient.on("message", ...)
+  subscriber_->subscribe(settings_.channel, [this](const std::string& json) { deliver(json); });
+  if (history_.enabled()) {
+    subscriber_->subscribe(history_.cut_channel(),
+                           [this](const std::string& token) { history_.cut_arrived(token); });
+    subscriber_->on_lost([this] { history_.subscriber_lost(); });
+  }
+  publisher_->set_name("distributed_chat:" + settings_.name + ":publisher");
+  subscriber_->set_name("distributed_chat:" + settings_.name + ":subscriber");
+  publisher_->start();
+  subscriber_->start();
+  asio::co_spawn(
+      executor_, [this] { return publish_queued(); }, asio::detached);
 }
 
 // Publishes the queue, oldest first, in batches, whenever Redis is there. A batch whose
@@ -202,16 +137,32 @@ awaitable<void> chat_node::wait_for_listeners() {
                 listeners_, ")");
 }
 
-// subClient.on("message", function(channel, data) { ... })
-void chat_node::deliver(const std::string& json) {
-  const auto chat = decode(json);  // data = JSON.parse(data)
-  if (!chat) {
-    workshop::log("skipped a malformed message on '", settings_.channel, "': ", json.substr(0, 80));
-    return;
+chat_node::chat_node(asio::any_io_executor executor, node_settings settings)
+    : executor_{executor},
+      settings_{std::move(settings)},
+      welcome_{chat::make_message(settings_.name + " : welcome to the C++ distributed chat\n")},
+      publisher_{redis::client::create(executor, settings_.redis)},
+      subscriber_{redis::subscriber::create(executor, settings_.redis)},
+      wake_publisher_{executor, asio::steady_timer::time_point::max()},
+      history_{settings_.channel, settings_.name, settings_.history} {}
+
+void chat_node::admit(tcp::socket socket) {
+  auto newcomer = std::make_shared<chat::chat_session>(
+      std::move(socket), room_, next_user_id(), settings_.limits,
+      [this](chat::chat_session& author, const chat::message& line) { publish(author, line); });
+  if (history_.enabled() && publisher_->ready() && subscriber_->ready()) {
+    asio::co_spawn(
+        executor_, [this, newcomer] { return welcome_with_history(newcomer); }, asio::detached);
+  } else {
+    newcomer->start(welcome_);  // sockets.push(socket); socket.write(... " : welcome ...")
   }
-  const auto line = chat::make_message(chat->message);
-  room_.broadcast(line, chat->user_id);  // if (sockets[i].userId === data.userId) continue;
-  history_.live_line(line);              // newcomers waiting for their history keep it
+}
+
+// socket.userId = process.pid.toString() + (globalIncr++) + Math.floor(Math.random() * 100000)
+std::string chat_node::next_user_id() {
+  std::uniform_int_distribution<int> salt{0, 99999};
+  return settings_.name + "-" + std::to_string(++connections_) + "-" +
+         std::to_string(salt(random_));
 }
 
 // The last `count` lines of `lines` (each ending in '\n'; the last one may not).

@@ -28,8 +28,55 @@ using std::chrono::steady_clock;
 
 using workshop::use_tuple;  // co_await returns (error, results...): common/'s error policy
 
+// Defined below: the backends and whose turn it is, connecting to the first one that answers,
+// and one direction of the pipe.
+class backend_pool;
+awaitable<std::optional<tcp::socket>> connect_to_a_backend(backend_pool& pool,
+                                                           milliseconds timeout);
+awaitable<void> pipe(tcp::socket& from, tcp::socket& to);
+
+// One client, from accept to the end of both directions.
+awaitable<void> serve(tcp::socket client, backend_pool& pool, milliseconds connect_timeout) {
+  std::error_code ignored;
+  const std::string who = workshop::to_string(client.remote_endpoint(ignored));
+  auto backend = co_await connect_to_a_backend(pool, connect_timeout);
+  if (!backend) {
+    workshop::log("client ", who, ": no backend answered, closing");
+    co_return;  // the client socket closes here
+  }
+  // console.log("forwarding connection to : ", hosts[counter]);
+  workshop::log("client ", who, " -> backend ",
+                workshop::to_string(backend->remote_endpoint(ignored)));
+  // socket.pipe(hostSocket).pipe(socket): both directions at once, done when both are done.
+  co_await (pipe(client, *backend) && pipe(*backend, client));
+}
+
 // One buffer per direction, reused for every read: memory per connection stays fixed.
 constexpr std::size_t pipe_buffer_size = 64 * 1024;
+
+// socket.pipe(hostSocket), with what pipe() hides spelled out. One buffer, reused: read some,
+// write all of it, read again. While `to` is slow to take the bytes we do not read `from`, so
+// its sender slows down too (backpressure) and memory stays fixed.
+awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
+  std::vector<char> buffer(pipe_buffer_size);  // allocated once, for this direction's life
+  while (true) {
+    auto [read_error, length] = co_await from.async_read_some(asio::buffer(buffer), use_tuple);
+    if (read_error == asio::error::eof) {
+      // from.on('end'): pass the half-close on, and leave the other direction flowing.
+      std::error_code ignored;
+      to.shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    if (read_error) break;
+    auto [write_error, written] =
+        co_await asio::async_write(to, asio::buffer(buffer, length), use_tuple);
+    if (write_error) break;
+  }
+  // A reset or an error on either side: nothing more can flow either way, so end both.
+  std::error_code ignored;
+  from.close(ignored);
+  to.close(ignored);
+}
 
 // The backends, whose turn it is, and which ones are resting after failing us.
 class backend_pool {
@@ -94,46 +141,6 @@ awaitable<std::optional<tcp::socket>> connect_to_a_backend(backend_pool& pool,
     pool.rest(backend);
   }
   co_return std::nullopt;
-}
-
-// socket.pipe(hostSocket), with what pipe() hides spelled out. One buffer, reused: read some,
-// write all of it, read again. While `to` is slow to take the bytes we do not read `from`, so
-// its sender slows down too (backpressure) and memory stays fixed.
-awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
-  std::vector<char> buffer(pipe_buffer_size);  // allocated once, for this direction's life
-  while (true) {
-    auto [read_error, length] = co_await from.async_read_some(asio::buffer(buffer), use_tuple);
-    if (read_error == asio::error::eof) {
-      // from.on('end'): pass the half-close on, and leave the other direction flowing.
-      std::error_code ignored;
-      to.shutdown(tcp::socket::shutdown_send, ignored);
-      co_return;
-    }
-    if (read_error) break;
-    auto [write_error, written] =
-        co_await asio::async_write(to, asio::buffer(buffer, length), use_tuple);
-    if (write_error) break;
-  }
-  // A reset or an error on either side: nothing more can flow either way, so end both.
-  std::error_code ignored;
-  from.close(ignored);
-  to.close(ignored);
-}
-
-// One client, from accept to the end of both directions.
-awaitable<void> serve(tcp::socket client, backend_pool& pool, milliseconds connect_timeout) {
-  std::error_code ignored;
-  const std::string who = workshop::to_string(client.remote_endpoint(ignored));
-  auto backend = co_await connect_to_a_backend(pool, connect_timeout);
-  if (!backend) {
-    workshop::log("client ", who, ": no backend answered, closing");
-    co_return;  // the client socket closes here
-  }
-  // console.log("forwarding connection to : ", hosts[counter]);
-  workshop::log("client ", who, " -> backend ",
-                workshop::to_string(backend->remote_endpoint(ignored)));
-  // socket.pipe(hostSocket).pipe(socket): both directions at once, done when both are done.
-  co_await (pipe(client, *backend) && pipe(*backend, client));
 }
 
 // net.createServer(function(socket){ ... }): one coroutine per client.
