@@ -2,9 +2,9 @@
 """Checks that the code on the slides is the code in the repository, so a deck cannot drift.
 
 Every fenced code block in slides/*.md whose language is C++ (```cpp) must appear verbatim in
-one file under solutions/; every JavaScript block (```js) in one file under reference/node/
-(the talk's Node.js programs, fixed only where they would not run; each file's header lists the
-changes). The talk's own text is not in the repository, so the slides quote the runnable files.
+one file under solutions/ or given/ (what a lesson hands the student); every JavaScript block
+(```js) in one file under reference/node/ (the talk's Node.js programs, fixed only where they
+would not run; each file's header lists the changes). The talk's own text is not in the repository, so the slides quote the runnable files.
 
 "Verbatim" ignores leading indentation, trailing spaces and blank lines. A line that is only an
 elision comment (`// ...` or `// ... something`) splits a block into runs: each run must appear
@@ -141,7 +141,7 @@ def check_block(runs, corpus):
 
 def main():
     verbose = "--verbose" in sys.argv
-    cpp = load(source_files("solutions", CPP_SUFFIXES))
+    cpp = load(source_files("solutions", CPP_SUFFIXES) + source_files("given", CPP_SUFFIXES))
     js = load(source_files(os.path.join("reference", "node"), (".js",)))
     decks = [d for d in sorted(glob.glob(os.path.join(SLIDES, "*.md"))) if is_deck(d)]
     passed = failed = 0
@@ -149,7 +149,7 @@ def main():
         rel = os.path.relpath(deck, ROOT)
         for lang, start, body in code_blocks(deck):
             if lang in CPP_LANGS:
-                corpus, kind = cpp, "solutions/"
+                corpus, kind = cpp, "solutions/ or given/"
             elif lang in JS_LANGS:
                 corpus, kind = js, "reference/node/"
             else:
