@@ -317,10 +317,10 @@ def wrk_figures(server_pids, seconds, connections, port):
 
 SIZES = {
     "full": {"runs": 5, "hello_clients": 10000, "wrk_seconds": 10, "connect_seconds": 5,
-             "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)], "dist_lines": 2000,
+             "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)],
              "proxy_seconds": 5, "paced_lines": 2000},
     "quick": {"runs": 3, "hello_clients": 2000, "wrk_seconds": 3, "connect_seconds": 2,
-              "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)], "dist_lines": 1000,
+              "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)],
               "proxy_seconds": 1, "paced_lines": 500},
 }
 
@@ -588,33 +588,38 @@ def scenario_chat_paced(sizes):
         floor_references(1)
 
 
-def scenario_distributed(sizes):
-    """distributed_chat: two servers on one Redis, receivers and the sender spread over both."""
-    load = tool("03-chat-server", "chat_load")
-    if not load:
-        return None, "benchmarks/03-chat-server/chat_load is not built"
-    if not shutil.which("redis-server"):
-        return None, "redis-server is not installed"
-    lines = sizes["dist_lines"]
+def scenario_distributed(index):
+    """distributed_chat: two servers on one Redis, the index-th of SIZES' chat fan-outs, with the
+    receivers and the senders spread over both servers."""
+    def make(sizes):
+        senders, receivers, lines = sizes["chat"][index]
+        load = tool("03-chat-server", "chat_load")
+        title = f"distributed chat, 2 servers + Redis, {senders}x{receivers} ({lines} lines each)"
+        if not load:
+            return None, "benchmarks/03-chat-server/chat_load is not built"
+        if not shutil.which("redis-server"):
+            return None, "redis-server is not installed"
 
-    def run(kind):
-        redis = Redis()
-        servers = []
-        try:
-            for _ in range(2):
-                servers.append(start(kind, "04-distributed-chat", "distributed_chat",
-                                     ["--redis", f"127.0.0.1:{redis.port}", "--channel", "compare"]))
-            time.sleep(0.5)  # both subscribed before the first line
-            figures = chat_figures(load, servers, 1, 100, lines, redis=redis)
-            if not all(s.alive() for s in servers):
-                raise RuntimeError("a server died during the load")
-            return figures + [("peak memory, both servers", "MiB", "lower",
-                               sum(s.peak_memory_mib() for s in servers))]
-        finally:
-            for server in servers:
-                server.stop()
-            redis.stop()
-    return run, f"distributed chat, 2 servers + Redis, 1x100 ({lines} lines)", floor_references(16)
+        def run(kind):
+            redis = Redis()
+            servers = []
+            try:
+                for _ in range(2):
+                    servers.append(start(kind, "04-distributed-chat", "distributed_chat",
+                                         ["--redis", f"127.0.0.1:{redis.port}", "--channel",
+                                          "compare"]))
+                time.sleep(0.5)  # both subscribed before the first line
+                figures = chat_figures(load, servers, senders, receivers, lines, redis=redis)
+                if not all(s.alive() for s in servers):
+                    raise RuntimeError("a server died during the load")
+                return figures + [("peak memory, both servers", "MiB", "lower",
+                                   sum(s.peak_memory_mib() for s in servers))]
+            finally:
+                for server in servers:
+                    server.stop()
+                redis.stop()
+        return run, title, floor_references(16)
+    return make
 
 
 def proxy_bench_figure(command, key, timeout):
@@ -918,7 +923,8 @@ SHORT_SCENARIOS = [(r"hello HTTP, ([\d,]+) clients.*", r"hello, \1 held 1 s"),
                    (r"hello HTTP keep-alive.*", "hello keep-alive"),
                    (r"TCP hello.*", "TCP hello"), (r"chat fan-out (\S+).*", r"chat \1"),
                    (r"chat paced.*", "chat paced"),
-                   (r"distributed chat.*", "2 chat servers"), (r"reverse proxy.*", "proxy")]
+                   (r"distributed chat, 2 servers \+ Redis, (\S+).*", r"2 servers \1"),
+                   (r"reverse proxy.*", "proxy")]
 SHORT_METRICS = {"throughput, 1 connection": "MiB/s, 1 conn", "throughput, 8 connections":
                  "MiB/s, 8 conns", "short connections/s": "conn/s, half-close",
                  "short connections/s to tcp_server, client never half-closes": "conn/s, greeting",
@@ -1014,7 +1020,8 @@ def update_readme(readme, block):
 
 SCENARIOS = [scenario_hello_held, scenario_hello_keepalive, scenario_tcp_connections,
              scenario_chat(0), scenario_chat(1), scenario_chat(2),
-             scenario_chat_paced, scenario_distributed, scenario_proxy]
+             scenario_chat_paced, scenario_distributed(0), scenario_distributed(1),
+             scenario_distributed(2), scenario_proxy]
 
 
 def main():
