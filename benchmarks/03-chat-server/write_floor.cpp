@@ -4,9 +4,11 @@
 // does nothing else pays this much per write. Measured for writes of 1, 16, 64 and 256 lines of
 // 64 bytes, round robin to --peers sockets (100: a room of 100, each write to the next
 // recipient, as a fan-out does), read by one thread on another core (when there are two) that
-// waits in epoll like a one-thread client does. Prints one JSON line:
+// waits in epoll like a one-thread client does. With --rate R, paced as a chat at R lines/s: one
+// line to every peer, then a sleep until the next 1/R s, so that each write wakes a reader that
+// waits, which a write in a burst seldom does (the 1-line case only). Prints one JSON line:
 //
-//   write_floor [--seconds 0.5] [--rounds 3] [--peers 100] [--nagle]
+//   write_floor [--seconds 0.5] [--rounds 3] [--peers 100] [--nagle] [--rate R]
 //   {"writer_cpu":0,"reader_cpu":1,"nodelay":true,"peers":100,"cases":[{"lines":1,"bytes":64,
 //    "writes":...,"us_per_write":5.4,"us_per_line":5.4}, ...]}
 //
@@ -131,14 +133,28 @@ struct round_result {
   long long writes = 0;  // whole buffers sent
 };
 
-// Writes `buffer` to each of `fds` in turn, again and again, for `seconds` of wall time.
-round_result write_for(const std::vector<int>& fds, const std::string& buffer, double seconds) {
+// Writes `buffer` to each of `fds` in turn, again and again, for `seconds` of wall time; with
+// `rate` > 0, once to every fd `rate` times a second, sleeping in between.
+round_result write_for(const std::vector<int>& fds, const std::string& buffer, double seconds,
+                       double rate = 0) {
   round_result result;
   std::size_t next = 0;
   const double cpu_start = thread_cpu_seconds();
   const double until = wall_seconds() + seconds;
+  timespec tick{};
+  clock_gettime(CLOCK_MONOTONIC, &tick);
+  const int per_pass = rate > 0 ? static_cast<int>(fds.size()) : 64;
   while (wall_seconds() < until) {
-    for (int i = 0; i < 64; ++i) {  // the clock is read every 64 writes, not every one
+    if (rate > 0) {  // the next tick, then one line to everyone
+      const long step = static_cast<long>(1e9 / rate);
+      tick.tv_nsec += step;
+      while (tick.tv_nsec >= 1000000000L) {
+        tick.tv_nsec -= 1000000000L;
+        ++tick.tv_sec;
+      }
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &tick, nullptr);
+    }
+    for (int i = 0; i < per_pass; ++i) {  // the clock is read once a pass, not every write
       const int fd = fds[next++ % fds.size()];
       std::size_t sent = 0;
       while (sent < buffer.size()) {
@@ -166,7 +182,8 @@ void usage_and_exit(const char* program, int code) {
   std::fprintf(code == 0 ? stdout : stderr,
                "usage: %s [--seconds S per round and size, default 0.5] [--rounds N, default 3] "
                "[--peers N sockets written in turn, default 100] "
-               "[--nagle: leave Nagle's algorithm on, as a socket starts]\n",
+               "[--nagle: leave Nagle's algorithm on, as a socket starts] "
+               "[--rate R: paced, one line to every peer R times a second]\n",
                program);
   std::exit(code);
 }
@@ -178,6 +195,7 @@ int main(int argc, char** argv) {
   int rounds = 3;
   int peers = 100;
   bool nodelay = true;
+  double rate = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seconds" && i + 1 < argc) {
@@ -186,6 +204,8 @@ int main(int argc, char** argv) {
       rounds = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--peers" && i + 1 < argc) {
       peers = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--rate" && i + 1 < argc) {
+      rate = std::atof(argv[++i]);
     } else if (arg == "--nagle") {
       nodelay = false;
     } else if (arg == "--help" || arg == "-h") {
@@ -211,14 +231,15 @@ int main(int argc, char** argv) {
 
   const std::string line = std::string(line_bytes - 1, 'x') + '\n';
   std::string cases;
-  for (const int lines : {1, 16, 64, 256}) {
+  const auto sizes = rate > 0 ? std::vector<int>{1} : std::vector<int>{1, 16, 64, 256};
+  for (const int lines : sizes) {
     std::string buffer;
     for (int i = 0; i < lines; ++i) buffer += line;
-    write_for(writers, buffer, seconds / 5);  // warm up: buffers, caches, the peer awake
+    write_for(writers, buffer, seconds / 5, rate);  // warm up: buffers, caches
     std::vector<double> per_write;
     long long writes = 0, calls = 0;
     for (int round = 0; round < rounds; ++round) {
-      const auto result = write_for(writers, buffer, seconds);
+      const auto result = write_for(writers, buffer, seconds, rate);
       per_write.push_back(result.cpu_seconds * 1e6 / static_cast<double>(result.writes));
       writes += result.writes;
       calls += result.calls;
@@ -237,7 +258,7 @@ int main(int argc, char** argv) {
   for (const int fd : writers) close(fd);
   for (const int fd : readers) close(fd);
   std::printf("{\"writer_cpu\":%d,\"reader_cpu\":%d,\"nodelay\":%s,\"peers\":%d,"
-              "\"seconds\":%g,\"rounds\":%d,\"cases\":[%s]}\n",
-              writer_cpu, reader_cpu, nodelay ? "true" : "false", peers, seconds, rounds,
+              "\"rate\":%g,\"seconds\":%g,\"rounds\":%d,\"cases\":[%s]}\n",
+              writer_cpu, reader_cpu, nodelay ? "true" : "false", peers, rate, seconds, rounds,
               cases.c_str());
 }

@@ -492,9 +492,12 @@ def chat_figures(load, servers, senders, receivers, lines, rate=0, redis=None):
 # lines a write -> {"us_per_write", "us_per_line"}, measured once by measure_floor(): writes to
 # one socket (FLOOR: the lower bound, the chat rows' reference) and to FLOOR_PEERS sockets in
 # turn (FLOOR_ROOM, a room's shape: each write then also wakes the reader, so a server that
-# writes a burst to its room, its reader waking once, can go below it).
-FLOOR, FLOOR_ROOM = {}, {}
+# writes a burst to its room, its reader waking once, can go below it), and paced as the paced
+# chat row is (FLOOR_PACED: one line to each of FLOOR_PEERS sockets PACED_RATE times a second, so
+# that every write wakes a reader that sleeps: the paced row's reference).
+FLOOR, FLOOR_ROOM, FLOOR_PACED = {}, {}, {}
 FLOOR_PEERS = 100
+PACED_RATE = 500
 
 
 def measure_floor(quick):
@@ -508,10 +511,11 @@ def measure_floor(quick):
     if not floor:
         return "benchmarks/03-chat-server/write_floor is not built (bench_03_write_floor)"
     both = (SERVER_CPUS | LOAD_CPUS) if SERVER_CPUS else None
-    for peers, into in ((1, FLOOR), (FLOOR_PEERS, FLOOR_ROOM)):
+    for peers, into, more in ((1, FLOOR, []), (FLOOR_PEERS, FLOOR_ROOM, []),
+                              (FLOOR_PEERS, FLOOR_PACED, ["--rate", str(PACED_RATE)])):
         try:
             result = subprocess.run([floor, "--seconds", "0.3" if quick else "1", "--rounds", "3",
-                                     "--peers", str(peers)], capture_output=True, text=True,
+                                     "--peers", str(peers)] + more, capture_output=True, text=True,
                                     timeout=120, preexec_fn=pinned(both)).stdout
             for case in json.loads(result.strip().splitlines()[-1])["cases"]:
                 into[case["lines"]] = case
@@ -531,17 +535,25 @@ def floor_line():
     if 1 in FLOOR_ROOM and 16 in FLOOR_ROOM:
         text += (f" (to {FLOOR_PEERS} sockets in turn: {FLOOR_ROOM[1]['us_per_write']:.2f} µs per "
                  f"write, {FLOOR_ROOM[16]['us_per_line']:.2f} per line at 16)")
+    if 1 in FLOOR_PACED:
+        text += (f", paced ({PACED_RATE} lines/s to {FLOOR_PEERS} sockets, each write waking its "
+                 f"reader): {FLOOR_PACED[1]['us_per_write']:.2f} µs per write")
     return text + "; benchmarks/03-chat-server/write_floor, one write(2) to a loopback socket"
 
 
-def floor_references(lines_a_write):
+def floor_references(lines_a_write, paced=False):
     """A chat row's reference: the write floor's CPU per line at `lines_a_write` lines a write
-    to one socket."""
+    to one socket (paced: one line to each of a room's sockets at the paced row's rate)."""
+    table = FLOOR_PACED if paced else FLOOR
+
     def measure():
-        if lines_a_write not in FLOOR:
+        if lines_a_write not in table:
             raise RuntimeError("no write floor (write_floor not built?)")
         return [("server CPU per delivered line", "µs", "lower",
-                 FLOOR[lines_a_write]["us_per_line"])]
+                 table[lines_a_write]["us_per_line"])]
+    if paced:
+        return [(f"write floor, paced: 1 line to {FLOOR_PEERS} sockets {PACED_RATE} times a "
+                 f"second", measure, "once")]
     return [(f"write floor, {lines_a_write} line{'s' if lines_a_write > 1 else ''} a write",
              measure, "once")]
 
@@ -573,7 +585,7 @@ def scenario_chat_paced(sizes):
     load = tool("03-chat-server", "chat_load")
     if not load:
         return None, "benchmarks/03-chat-server/chat_load is not built"
-    receivers, rate, lines = 100, 500, sizes["paced_lines"]
+    receivers, rate, lines = FLOOR_PEERS, PACED_RATE, sizes["paced_lines"]
 
     def run(kind):
         server = start(kind, "03-chat-server", "chat_server")
@@ -585,7 +597,7 @@ def scenario_chat_paced(sizes):
         finally:
             server.stop()
     return run, (f"chat paced, 1 sender at {rate} lines/s to {receivers} ({lines} lines)"), \
-        floor_references(1)
+        floor_references(1, paced=True)
 
 
 def scenario_distributed(index):
