@@ -316,10 +316,12 @@ def wrk_figures(server_pids, seconds, connections, port):
 # `better` being "higher" or "lower". Sizes come from SIZES[quick or full].
 
 SIZES = {
-    "full": {"runs": 5, "hello_clients": 10000, "wrk_seconds": 10, "connect_seconds": 5,
+    "full": {"runs": 5, "hello_clients": 10000, "idle_clients": 10000, "wrk_seconds": 10,
+             "connect_seconds": 5,
              "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)],
              "proxy_seconds": 5, "paced_lines": 2000},
-    "quick": {"runs": 3, "hello_clients": 2000, "wrk_seconds": 3, "connect_seconds": 2,
+    "quick": {"runs": 3, "hello_clients": 2000, "idle_clients": 10000, "wrk_seconds": 3,
+              "connect_seconds": 2,
               "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)],
               "proxy_seconds": 1, "paced_lines": 500},
 }
@@ -344,6 +346,70 @@ def scenario_hello_held(sizes):
         finally:
             server.stop()
     return run, f"hello HTTP, {clients:,} clients held 1 s"
+
+
+def status_kib(pid, field):
+    """A figure of /proc/PID/status in KiB (VmRSS, VmHWM), or nan when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return float("nan")
+
+
+def open_descriptors(pid):
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
+
+
+def hold_idle_clients(server, clients, seconds=30.0):
+    """Connects `clients` sockets to `server` that send nothing, a thousand at a time, each batch
+    once the server holds the one before (its listen backlog is 4096). Returns the sockets, and
+    how many the server holds (its descriptors beyond those it had before)."""
+    before = open_descriptors(server.pid)
+    held, deadline = [], time.monotonic() + seconds
+    try:
+        while len(held) < clients and time.monotonic() < deadline:
+            for _ in range(min(1000, clients - len(held))):
+                held.append(socket.create_connection(("127.0.0.1", server.port), 5.0))
+            while (open_descriptors(server.pid) - before < len(held)
+                   and time.monotonic() < deadline and server.alive()):
+                time.sleep(0.01)
+    except OSError as error:
+        log(f"    connecting idle clients: {error} after {len(held)}")
+    time.sleep(0.5)  # each session's first read is under way
+    return held, open_descriptors(server.pid) - before
+
+
+def scenario_idle(lesson, program, title, cpp_args=()):
+    """N clients that connect and send nothing: the server's memory per client, its peak
+    resident memory (VmHWM) once it holds them all less its resident memory before the first,
+    divided by N. What a quiet client costs is what decides how many a server can hold."""
+    def make(sizes):
+        clients = sizes["idle_clients"]
+
+        def run(kind):
+            raise_fd_limit()  # this process holds the clients' end of every connection
+            server = start(kind, lesson, program, list(cpp_args) if kind == "cpp" else [])
+            held = []
+            try:
+                time.sleep(0.2)
+                empty = status_kib(server.pid, "VmRSS")
+                held, holding = hold_idle_clients(server, clients)
+                peak = status_kib(server.pid, "VmHWM")
+                return [("memory per idle client", "KiB", "lower", (peak - empty) / clients),
+                        ("idle clients held", "%", "higher", 100.0 * holding / clients)]
+            finally:
+                for client in held:
+                    client.close()
+                server.stop()
+        return run, f"{title}, {clients:,} idle clients (connected, nothing sent)"
+    return make
 
 
 NGINX_CONFIG = """daemon off;
@@ -821,6 +887,8 @@ def number(value, unit):
         return "-"
     if unit in ("ms",) and value < 10:
         return f"{value:.2f}"
+    if unit == "KiB" and value < 10:  # per idle client: hundredths of a KiB
+        return f"{value:.2f}"
     if unit == "µs" and value < 10:  # CPU per line: 0.06 against 0.5 is the whole story
         return f"{value:.3f}" if value < 1 else f"{value:.2f}"
     if value >= 100 or unit in ("req/s", "lines/s", "conn/s"):
@@ -932,6 +1000,7 @@ def write_csv(path, summary, date, machine):
 
 
 SHORT_SCENARIOS = [(r"hello HTTP, ([\d,]+) clients.*", r"hello, \1 held 1 s"),
+                   (r"(\w+).*, ([\d,]+) idle clients.*", r"\1, \2 idle"),
                    (r"hello HTTP keep-alive.*", "hello keep-alive"),
                    (r"TCP hello.*", "TCP hello"), (r"chat fan-out (\S+).*", r"chat \1"),
                    (r"chat paced.*", "chat paced"),
@@ -1030,8 +1099,12 @@ def update_readme(readme, block):
     return True
 
 
-SCENARIOS = [scenario_hello_held, scenario_hello_keepalive, scenario_tcp_connections,
+SCENARIOS = [scenario_hello_held,
+             scenario_idle("01-hello-http", "hello_http", "hello HTTP",
+                           ["--idle-timeout-ms", "60000"]),
+             scenario_hello_keepalive, scenario_tcp_connections,
              scenario_chat(0), scenario_chat(1), scenario_chat(2),
+             scenario_idle("03-chat-server", "chat_server", "chat"),
              scenario_chat_paced, scenario_distributed(0), scenario_distributed(1),
              scenario_distributed(2), scenario_proxy]
 

@@ -141,7 +141,7 @@ bool client_gate::has_room() {
 asio::awaitable<std::tuple<std::error_code, std::string_view>> read_some_shared(
     asio::ip::tcp::socket& socket) {
   static std::array<char, 64 * 1024> shared;  // one thread, one event loop: one buffer
-  co_await asio::post(socket.get_executor(), asio::use_awaitable);  // the others first
+  co_await asio::post(asio::use_awaitable);   // the others first
   std::error_code error;
   if (!socket.non_blocking()) socket.non_blocking(true, error);
   while (!error) {

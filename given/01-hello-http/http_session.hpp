@@ -1,7 +1,6 @@
 #pragma once
 // Provided: you do not edit this. One client's connection to hello_http, declared here so that
 // hello_http.cpp can begin with the lesson's idea: you write these functions there.
-#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,13 +29,15 @@ class http_session : public std::enable_shared_from_this<http_session> {
   asio::awaitable<std::optional<http::request_head>> read_request();  // steps 2, 3
   asio::awaitable<bool> receive_more();                               // step 2
   asio::awaitable<bool> skip_body(std::size_t length);                // step 7
+  asio::awaitable<void> refuse(std::string_view status);  // 400, 431: the answer, then close
   asio::awaitable<void> close_gracefully();
   void drop_after(std::chrono::milliseconds timeout);
+  void wait_until_due();
 
   asio::ip::tcp::socket socket_;
   hello_settings settings_;
-  asio::steady_timer deadline_;         // when it rings, the client was too slow and is dropped
-  std::array<char, 4096> read_buffer_;  // where each read lands
+  std::chrono::steady_clock::time_point due_;  // past it, the client is too slow and is dropped
+  asio::steady_timer deadline_;                // rings at due_, or before it when due_ has moved
   std::string received_;  // bytes read but not used yet: the rest of a request, or the next one
 };
 

@@ -9,15 +9,14 @@
 //   }).listen(9999);
 //
 // given/01-hello-http/http_session.hpp declares the session whose functions follow.
+#include <charconv>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "http_session.hpp"
 
 using asio::awaitable;
 using asio::use_awaitable;
-using workshop::use_tuple;
 using asio::ip::tcp;
 using std::chrono::milliseconds;
 
@@ -34,8 +33,9 @@ awaitable<void> http_session::answer(const http::request_head& request) {
 
   // TODO step 5: setTimeout(function(){ res.end("World\n"); }, 1000): wait settings_.delay
   //              without blocking the thread, then write the World part and the last chunk.
-  //              (tests: "World comes about one delay after Hello", "50 clients at once all get
-  //              World within about one delay")
+  //              With --delay-ms 0 nothing waits between them: put World in Hello's write
+  //              instead (one system call, not two). (tests: "World comes about one delay after
+  //              Hello", "50 clients at once all get World within about one delay")
   // TODO step 7: the last chunk only when the request uses chunks. (test: "HTTP/1.0 gets a raw
   //              body without chunks and then the server closes")
 }
@@ -77,22 +77,25 @@ awaitable<std::optional<http::request_head>> http_session::read_request() {
   //              the idle timeout")
   // TODO step 2: what Node's http module does before it calls you: ask the parser
   //              (http::parse_request_head) about all the bytes received so far, and act on its
-  //              answer: need more (receive more; nothing if the client has closed), bad (answer
-  //              400 Bad Request), too large (answer 431 Request Header Fields Too Large), or
+  //              answer: need more (receive more; nothing if the client has closed), bad (refuse
+  //              it: 400 Bad Request), too large (431 Request Header Fields Too Large), or
   //              complete (take the head out of received_ and return it). (tests: "garbage gets
   //              400 Bad Request and the connection closes", "bytes that cannot start a request
   //              get 400 without waiting for a line end", "a request head over 8 KiB gets 431
   //              and the connection closes")
   // Until then, this swallows whatever the client sends and never answers.
-  while (true) co_await socket_.async_read_some(asio::buffer(read_buffer_), use_awaitable);
+  while (true) {
+    auto [error, bytes] = co_await workshop::read_some_shared(socket_);
+    if (error) co_return std::nullopt;
+  }
 }
 
 // socket.on('data'): waits for the next bytes and keeps them; false at end-of-file.
 awaitable<bool> http_session::receive_more() {
-  // TODO step 2: socket.on('data'): wait for the next bytes (one read into read_buffer_) and
-  //              append them to received_. False once the client has closed (end-of-file); any
-  //              other error is thrown. (test: "garbage gets 400 Bad Request and the connection
-  //              closes")
+  // TODO step 2: socket.on('data'): wait for the next bytes (one workshop::read_some_shared)
+  //              and append them to received_. False once the client has closed (end-of-file);
+  //              any other error is thrown. (test: "garbage gets 400 Bad Request and the
+  //              connection closes")
   co_return false;
 }
 
@@ -103,6 +106,12 @@ awaitable<bool> http_session::skip_body(std::size_t length) {
   //              is skipped by its Content-Length")
   (void)length;
   co_return true;
+}
+
+// The whole answer to a request we refuse (400, 431): the status, a short body, Connection: close.
+awaitable<void> http_session::refuse(std::string_view status) {
+  const std::string answer = http::error_response(status);
+  co_await asio::async_write(socket_, asio::buffer(answer), use_awaitable);
 }
 
 // Our side closes first (FIN: the client sees end-of-file after the answer). Then we read until
@@ -116,14 +125,23 @@ awaitable<void> http_session::close_gracefully() {
   while (co_await receive_more()) received_.clear();
 }
 
-// The deadline, in callback form: if it rings before the next call moves it, the client was
+// The deadline, in callback form. Each request moves it twice, so moving it only notes the new
+// time (no timer is re-armed); the one handler waiting on the timer looks at due_ when it rings.
+void http_session::drop_after(milliseconds timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  due_ = now + timeout;
+  const bool waiting = deadline_.expiry() > now;  // a handler waits for the timer to ring
+  if (!waiting || deadline_.expiry() > due_) wait_until_due();  // none waits, or it rings too late
+}
+
+// If the timer rings before due_ (drop_after moved it since), wait again; else the client was
 // too slow (it sent no request, or stopped reading), so close its socket. Whatever the session
 // is waiting for then fails with operation_aborted and the session ends.
-void http_session::drop_after(milliseconds timeout) {
-  deadline_.expires_after(timeout);
+void http_session::wait_until_due() {
+  deadline_.expires_at(due_);  // a handler already waiting is cancelled: this one replaces it
   deadline_.async_wait([self = shared_from_this()](const std::error_code& error) {
-    const bool moved = self->deadline_.expiry() > std::chrono::steady_clock::now();
-    if (error || moved || !self->socket_.is_open()) return;
+    if (error || !self->socket_.is_open()) return;
+    if (std::chrono::steady_clock::now() < self->due_) return self->wait_until_due();
     std::error_code ignored;
     workshop::log("client ", workshop::to_string(self->socket_.remote_endpoint(ignored)),
                   " too slow: dropped");
@@ -155,8 +173,8 @@ std::string response_head(const http::request_head& request) {
 
 // One piece of the body, framed as a chunk when the request allows chunks.
 std::string body_part(std::string_view text, const http::request_head& request) {
-  // TODO step 4: frame `text` as one chunk: its size in hexadecimal, \r\n, the text, \r\n.
-  //              (test: "Hello comes at once as the first chunk")
+  // TODO step 4: frame `text` as one chunk: its size in hexadecimal (std::to_chars, base 16),
+  //              \r\n, the text, \r\n. (test: "Hello comes at once as the first chunk")
   // TODO step 7: for HTTP/1.0 (no chunks), the text as it is. (test: "HTTP/1.0 gets a raw body
   //              without chunks and then the server closes")
   (void)request;

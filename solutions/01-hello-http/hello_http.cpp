@@ -8,15 +8,14 @@
 //   }).listen(9999);
 //
 // given/01-hello-http/http_session.hpp declares the session whose functions follow.
+#include <charconv>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "http_session.hpp"
 
 using asio::awaitable;
 using asio::use_awaitable;
-using workshop::use_tuple;
 using asio::ip::tcp;
 using std::chrono::milliseconds;
 
@@ -26,17 +25,19 @@ awaitable<void> http_session::answer(const http::request_head& request) {
 
   // res.writeHead(200, {'content-type': 'text/plain'}); res.write("Hello\n");
   const bool head_only = request.method == "HEAD";  // a HEAD request gets the head alone
-  const std::string hello =
-      response_head(request) + (head_only ? "" : body_part("Hello\n", request));
+  std::string hello = response_head(request) + (head_only ? "" : body_part("Hello\n", request));
+  std::string world = body_part("World\n", request);
+  if (uses_chunks(request)) world += last_chunk;
+  // With --delay-ms 0 nothing waits between them: World goes in Hello's write (one system call).
+  const bool world_too = !head_only && settings_.delay == milliseconds{0};
+  if (world_too) hello += world;
   co_await asio::async_write(socket_, asio::buffer(hello), use_awaitable);
-  if (head_only) co_return;
+  if (head_only || world_too) co_return;  // nothing is left to send
 
   // setTimeout(function(){ res.end("World\n"); }, 1000): this coroutine sleeps, the thread
   // does not. The event loop serves everyone else until the timer rings.
   asio::steady_timer timer{socket_.get_executor(), settings_.delay};
   co_await timer.async_wait(use_awaitable);
-  std::string world = body_part("World\n", request);
-  if (uses_chunks(request)) world += last_chunk;
   co_await asio::async_write(socket_, asio::buffer(world), use_awaitable);
 }
 
@@ -72,14 +73,11 @@ awaitable<std::optional<http::request_head>> http_session::read_request() {
         co_return result.head;
       case http::head_status::bad:
         workshop::log("bad request: ", result.problem);
-        co_await asio::async_write(socket_, asio::buffer(http::error_response("400 Bad Request")),
-                                   use_awaitable);
+        co_await refuse("400 Bad Request");
         co_return std::nullopt;
       case http::head_status::too_large:
         workshop::log("request head over ", http::max_head_bytes, " bytes");
-        co_await asio::async_write(
-            socket_, asio::buffer(http::error_response("431 Request Header Fields Too Large")),
-            use_awaitable);
+        co_await refuse("431 Request Header Fields Too Large");
         co_return std::nullopt;
       case http::head_status::need_more:
         break;
@@ -90,11 +88,10 @@ awaitable<std::optional<http::request_head>> http_session::read_request() {
 
 // socket.on('data'): waits for the next bytes and keeps them; false at end-of-file.
 awaitable<bool> http_session::receive_more() {
-  auto [error, size] =
-      co_await socket_.async_read_some(asio::buffer(read_buffer_), use_tuple);
+  auto [error, bytes] = co_await workshop::read_some_shared(socket_);
   if (error == asio::error::eof) co_return false;
   if (error) throw std::system_error{error};
-  received_.append(read_buffer_.data(), size);
+  received_.append(bytes);
   co_return true;
 }
 
@@ -109,6 +106,12 @@ awaitable<bool> http_session::skip_body(std::size_t length) {
   }
 }
 
+// The whole answer to a request we refuse (400, 431): the status, a short body, Connection: close.
+awaitable<void> http_session::refuse(std::string_view status) {
+  const std::string answer = http::error_response(status);
+  co_await asio::async_write(socket_, asio::buffer(answer), use_awaitable);
+}
+
 // Our side closes first (FIN: the client sees end-of-file after the answer). Then we read until
 // the client closes too: closing a socket with unread bytes in it sends a reset, which can
 // destroy the answer before the client has read it.
@@ -120,14 +123,23 @@ awaitable<void> http_session::close_gracefully() {
   while (co_await receive_more()) received_.clear();
 }
 
-// The deadline, in callback form: if it rings before the next call moves it, the client was
+// The deadline, in callback form. Each request moves it twice, so moving it only notes the new
+// time (no timer is re-armed); the one handler waiting on the timer looks at due_ when it rings.
+void http_session::drop_after(milliseconds timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  due_ = now + timeout;
+  const bool waiting = deadline_.expiry() > now;  // a handler waits for the timer to ring
+  if (!waiting || deadline_.expiry() > due_) wait_until_due();  // none waits, or it rings too late
+}
+
+// If the timer rings before due_ (drop_after moved it since), wait again; else the client was
 // too slow (it sent no request, or stopped reading), so close its socket. Whatever the session
 // is waiting for then fails with operation_aborted and the session ends.
-void http_session::drop_after(milliseconds timeout) {
-  deadline_.expires_after(timeout);
+void http_session::wait_until_due() {
+  deadline_.expires_at(due_);  // a handler already waiting is cancelled: this one replaces it
   deadline_.async_wait([self = shared_from_this()](const std::error_code& error) {
-    const bool moved = self->deadline_.expiry() > std::chrono::steady_clock::now();
-    if (error || moved || !self->socket_.is_open()) return;
+    if (error || !self->socket_.is_open()) return;
+    if (std::chrono::steady_clock::now() < self->due_) return self->wait_until_due();
     std::error_code ignored;
     workshop::log("client ", workshop::to_string(self->socket_.remote_endpoint(ignored)),
                   " too slow: dropped");
@@ -154,9 +166,9 @@ std::string response_head(const http::request_head& request) {
 // One piece of the body, framed as a chunk when the request allows chunks.
 std::string body_part(std::string_view text, const http::request_head& request) {
   if (!uses_chunks(request)) return std::string{text};
-  std::ostringstream chunk;
-  chunk << std::hex << text.size() << "\r\n" << text << "\r\n";
-  return chunk.str();
+  char size[16];  // the text's size, in hexadecimal
+  char* size_end = std::to_chars(size, std::end(size), text.size(), 16).ptr;
+  return std::string{size, size_end} + "\r\n" + std::string{text} + "\r\n";
 }
 
 // ---- the server ----
