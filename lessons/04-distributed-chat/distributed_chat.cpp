@@ -235,8 +235,9 @@ int main(int argc, char** argv) {
   // Once every flag is read: the soft limit must not be above the hard one.
   app.callback([&limits = settings.limits] {
     if (limits.soft_backlog > limits.max_backlog) {
-      throw CLI::ValidationError{"--soft-backlog " + std::to_string(limits.soft_backlog),
-                                 "more than --max-backlog " + std::to_string(limits.max_backlog)};
+      throw CLI::ValidationError{
+          "--soft-backlog " + std::to_string(limits.soft_backlog),
+          "must not be more than --max-backlog " + std::to_string(limits.max_backlog)};
     }
   });
   workshop::add_max_clients_flag(app, settings.max_clients);

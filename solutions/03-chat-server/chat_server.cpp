@@ -66,8 +66,9 @@ int main(int argc, char** argv) {
   // Once every flag is read: the soft limit must not be above the hard one.
   app.callback([&limits] {
     if (limits.soft_backlog > limits.max_backlog) {
-      throw CLI::ValidationError{"--soft-backlog " + std::to_string(limits.soft_backlog),
-                                 "more than --max-backlog " + std::to_string(limits.max_backlog)};
+      throw CLI::ValidationError{
+          "--soft-backlog " + std::to_string(limits.soft_backlog),
+          "must not be more than --max-backlog " + std::to_string(limits.max_backlog)};
     }
   });
   std::size_t max_clients = workshop::default_max_clients;
