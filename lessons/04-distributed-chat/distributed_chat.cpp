@@ -64,7 +64,8 @@ void chat_node::deliver(const std::string& json) {
   //              not our JSON is logged and skipped. Broadcast its text to this server's room
   //              (no author to skip yet: ""). (tests: "a message published from outside reaches
   //              every client", "malformed messages on the channel are skipped, the next good
-  //              one delivered")
+  //              one delivered", "a stopped reader is dropped after --soft-backlog-ms past
+  //              --soft-backlog, not before")
   // TODO step 3: if (sockets[i].userId === data.userId) continue: let the room skip the
   //              message's author. (tests: "two servers: a line reaches every client of both,
   //              except its author", "a sender's lines arrive in order, and its own never come
