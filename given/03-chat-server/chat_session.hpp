@@ -19,10 +19,11 @@
 namespace chat {
 
 // A client may fall behind by up to soft_backlog bytes for as long as it likes, and further, up
-// to max_backlog, for soft_backlog_ms (outbox.hpp). 8 MiB lets a burst of megabytes pass a
-// client that reads (one bound of 1 MiB dropped it); a client that stopped holds at most that,
-// and more than soft_backlog only until the first line after soft_backlog_ms. The worst case
-// is --max-clients stopped clients of max_backlog each: lower it on a small machine.
+// to max_backlog, for soft_backlog_ms (outbox.hpp). So a burst many times the soft limit passes
+// a client that reads, while a client that stopped holds at most max_backlog, and more than
+// soft_backlog only until the first line after soft_backlog_ms. 8 MiB is twice what the kernel
+// may already hold for one socket (up to 4 MiB of send buffer). The worst case is --max-clients
+// stopped clients at once: lower the limits on a small machine.
 struct session_limits {
   std::size_t max_line = 64 * 1024;           // --max-line: a longer line drops its sender
   std::size_t max_backlog = 8 * 1024 * 1024;  // --max-backlog: more queued output drops at once
