@@ -27,7 +27,7 @@ class shared_recipient : public chat::participant {
 
  private:
   std::string id_;
-  chat::outbox outbox_{SIZE_MAX};
+  chat::outbox outbox_{SIZE_MAX, SIZE_MAX, std::chrono::milliseconds::max()};  // never full
 };
 
 // The same recipient with a copy of the line in its queue.

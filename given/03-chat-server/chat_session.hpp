@@ -18,9 +18,17 @@
 
 namespace chat {
 
+// A client may fall behind by up to soft_backlog bytes for as long as it likes, and further, up
+// to max_backlog, for soft_backlog_ms (outbox.hpp). So a burst many times the soft limit passes
+// a client that reads, while a client that stopped holds at most max_backlog, and more than
+// soft_backlog only until the first line after soft_backlog_ms. 8 MiB is twice what the kernel
+// may already hold for one socket (up to 4 MiB of send buffer). The worst case is --max-clients
+// stopped clients at once: lower the limits on a small machine.
 struct session_limits {
-  std::size_t max_line = 64 * 1024;       // --max-line: a longer line drops its sender
-  std::size_t max_backlog = 1024 * 1024;  // --max-backlog: more queued output drops the client
+  std::size_t max_line = 64 * 1024;           // --max-line: a longer line drops its sender
+  std::size_t max_backlog = 8 * 1024 * 1024;  // --max-backlog: more queued output drops at once
+  std::size_t soft_backlog = 1024 * 1024;     // --soft-backlog: more, for too long, drops too
+  std::size_t soft_backlog_ms = 5000;         // --soft-backlog-ms: how long is too long
 };
 
 class chat_session;
@@ -38,8 +46,9 @@ class chat_session : public participant, public std::enable_shared_from_this<cha
   // Queues `welcome` (which starts the writer), joins the room, and starts the reader.
   void start(const message& welcome);
   const std::string& user_id() const override { return user_id_; }  // this client's id
-  // Queues `line` for this client and starts the writer unless it runs; past --max-backlog
-  // it drops the client (logged).
+  // Queues `line` for this client and starts the writer unless it runs; when the outbox
+  // refuses it (past --max-backlog, or past --soft-backlog for too long) it drops the client,
+  // and logs which limit did.
   void deliver(const message& line) override;
   // Ends the session: closes the socket, so the reader's wait and any write fail; the reader
   // then leaves the room.

@@ -21,7 +21,7 @@ struct node_settings {
   std::string channel = "chat channel";  // --channel
   std::size_t history = 0;               // --history: lines a newcomer gets first (0: none)
   std::size_t max_queued = 100000;       // --max-queued: lines waiting for Redis
-  chat::session_limits limits;           // --max-line, --max-backlog
+  chat::session_limits limits;           // --max-line, --max-backlog, --soft-backlog(-ms)
   std::size_t max_clients = workshop::default_max_clients;  // --max-clients
 };
 

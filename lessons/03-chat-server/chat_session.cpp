@@ -33,11 +33,13 @@ void chat_session::deliver(const message& line) {
   // TODO step 1: queue `line` in the outbox, and start the writer coroutine unless one runs
   //              already (writing_): one outstanding write per socket, and an idle client has
   //              no writer at all. (test: "each client first gets a line starting with welcome")
-  // TODO step 5: Node's socket.write buffers without limit. When the outbox refuses the line,
-  //              drop this client: log why, make the close a reset (the kernel then frees what
-  //              it still holds for it), and stop(). Never leave the room from here: the
-  //              reader does. (test: "a client that never reads is dropped past --max-backlog,
-  //              the others go on")
+  // TODO step 5: Node's socket.write buffers without limit. When the outbox refuses the line
+  //              (its verdict is not queued), drop this client: log which limit refused it
+  //              (--max-backlog or --soft-backlog), make the close a reset (the kernel then
+  //              frees what it still holds for it), and stop(). Never leave the room from here:
+  //              the reader does. (tests: "a client that never reads is dropped past
+  //              --max-backlog, the others go on", "a stopped reader is dropped after
+  //              --soft-backlog-ms past --soft-backlog, not before")
   (void)line;
 }
 
@@ -75,7 +77,8 @@ chat_session::chat_session(asio::ip::tcp::socket socket, chat_room& room, std::s
       limits_{limits},
       on_line_{std::move(on_line)},
       framer_{limits.max_line},
-      outbox_{limits.max_backlog} {}
+      outbox_{limits.max_backlog, limits.soft_backlog,
+              std::chrono::milliseconds{limits.soft_backlog_ms}} {}
 
 void chat_session::start(const message& welcome) {
   // TODO step 1: socket.write("welcome ...\n"): deliver the welcome (deliver() starts the

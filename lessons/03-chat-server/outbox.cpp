@@ -4,13 +4,18 @@
 
 namespace chat {
 
-bool outbox::push(const message& line) {
-  // TODO step 5: refuse (queue nothing, return false) a line that would take bytes_ past
-  //              max_bytes_: the session then drops its client. (test: "a client that never
-  //              reads is dropped past --max-backlog, the others go on")
+outbox::verdict outbox::push(const message& line) {
+  // TODO step 5: two limits (README: the slow reader and the stopped one). Refuse, queueing
+  //              nothing, a line that would take bytes_ past hard_bytes_ (over_hard), and one
+  //              that comes once bytes_ has stayed above soft_bytes_ for soft_time_
+  //              (over_soft_too_long); for that, note in above_soft_since_ when bytes_ rose above
+  //              soft_bytes_. (tests: "a client that never reads is dropped past --max-backlog,
+  //              the others go on", "a burst past --max-backlog drops a client at once, even
+  //              with a long --soft-backlog-ms", "a stopped reader is dropped after
+  //              --soft-backlog-ms past --soft-backlog, not before")
   bytes_ += line->size();
   queued_.push_back(line);  // a copy of the pointer, not of the line
-  return true;
+  return verdict::queued;
 }
 
 std::vector<message> outbox::take_all() {
@@ -19,6 +24,10 @@ std::vector<message> outbox::take_all() {
 
 void outbox::written(const std::vector<message>& batch) {
   for (const auto& line : batch) bytes_ -= line->size();
+  // TODO step 5: once bytes_ is back at or below soft_bytes_, forget when it rose above: a
+  //              reader that caught up gets the whole soft_time_ again the next time it falls
+  //              behind. (test: "a reader briefly past --soft-backlog is kept and gets every
+  //              line, a stopped one is dropped")
 }
 
 }  // namespace chat

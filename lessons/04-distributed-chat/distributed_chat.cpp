@@ -64,7 +64,8 @@ void chat_node::deliver(const std::string& json) {
   //              not our JSON is logged and skipped. Broadcast its text to this server's room
   //              (no author to skip yet: ""). (tests: "a message published from outside reaches
   //              every client", "malformed messages on the channel are skipped, the next good
-  //              one delivered")
+  //              one delivered", "a stopped reader is dropped after --soft-backlog-ms past
+  //              --soft-backlog, not before")
   // TODO step 3: if (sockets[i].userId === data.userId) continue: let the room skip the
   //              message's author. (tests: "two servers: a line reaches every client of both,
   //              except its author", "a sender's lines arrive in order, and its own never come
@@ -221,9 +222,25 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--max-backlog", settings.limits.max_backlog,
-                 "Most bytes queued for one client; past it that client is dropped")
+                 "Most bytes queued for one client; past it that client is dropped at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--soft-backlog", settings.limits.soft_backlog,
+                 "Bytes queued for one client it may stay above for --soft-backlog-ms only")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--soft-backlog-ms", settings.limits.soft_backlog_ms,
+                 "How long a client may stay above --soft-backlog before it is dropped")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  // Once every flag is read: the soft limit must not be above the hard one.
+  app.callback([&limits = settings.limits] {
+    if (limits.soft_backlog > limits.max_backlog) {
+      throw CLI::ValidationError{
+          "--soft-backlog " + std::to_string(limits.soft_backlog),
+          "must not be more than --max-backlog " + std::to_string(limits.max_backlog)};
+    }
+  });
   workshop::add_max_clients_flag(app, settings.max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
   settings.redis = *workshop::parse_host_port(redis_address);

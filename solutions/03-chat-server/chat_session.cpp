@@ -28,9 +28,16 @@ asio::awaitable<void> chat_session::reader() {
 
 void chat_session::deliver(const message& line) {
   if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
-  if (!outbox_.push(line)) {
-    workshop::log("dropping client ", peer_, ": it is not reading (", outbox_.bytes(),
-                  " bytes queued, --max-backlog ", limits_.max_backlog, ")");
+  const auto verdict = outbox_.push(line);
+  if (verdict != outbox::verdict::queued) {
+    if (verdict == outbox::verdict::over_hard) {
+      workshop::log("dropping client ", peer_, ": a line would take it past --max-backlog ",
+                    limits_.max_backlog, " bytes (", outbox_.bytes(), " bytes queued)");
+    } else {
+      workshop::log("dropping client ", peer_, ": past --soft-backlog ", limits_.soft_backlog,
+                    " bytes for --soft-backlog-ms ", limits_.soft_backlog_ms, " (", outbox_.bytes(),
+                    " bytes queued)");
+    }
     // socket.destroy(), not end(): a reset also frees what the kernel still holds for this
     // client (up to megabytes), where a plain close would go on trying to deliver it.
     std::error_code ignored;
@@ -87,7 +94,8 @@ chat_session::chat_session(asio::ip::tcp::socket socket, chat_room& room, std::s
       limits_{limits},
       on_line_{std::move(on_line)},
       framer_{limits.max_line},
-      outbox_{limits.max_backlog} {}
+      outbox_{limits.max_backlog, limits.soft_backlog,
+              std::chrono::milliseconds{limits.soft_backlog_ms}} {}
 
 void chat_session::start(const message& welcome) {
   deliver(welcome);                // socket.write("welcome ...\n")

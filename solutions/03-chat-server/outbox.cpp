@@ -4,11 +4,15 @@
 
 namespace chat {
 
-bool outbox::push(const message& line) {
-  if (bytes_ + line->size() > max_bytes_) return false;
+outbox::verdict outbox::push(const message& line) {
+  if (bytes_ + line->size() > hard_bytes_) return verdict::over_hard;
+  if (above_soft_since_ && clock::now() - *above_soft_since_ >= soft_time_) {
+    return verdict::over_soft_too_long;
+  }
   bytes_ += line->size();
   queued_.push_back(line);  // a copy of the pointer, not of the line
-  return true;
+  if (bytes_ > soft_bytes_ && !above_soft_since_) above_soft_since_ = clock::now();
+  return verdict::queued;
 }
 
 std::vector<message> outbox::take_all() {
@@ -17,6 +21,7 @@ std::vector<message> outbox::take_all() {
 
 void outbox::written(const std::vector<message>& batch) {
   for (const auto& line : batch) bytes_ -= line->size();
+  if (bytes_ <= soft_bytes_) above_soft_since_.reset();  // caught up: behind no more
 }
 
 }  // namespace chat

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <map>
+#include <thread>
 
 #include "testing/conventions.hpp"
 #include "testing/workshop_test.hpp"
@@ -12,13 +13,23 @@ using namespace testing;
 
 namespace {
 
-// Connects and reads the welcome line: from then on the client is in the room.
-client join(const server& program, const std::string& name, bool quiet = false) {
-  auto someone = client::connect(program.port(), name, quiet);
+// Reads the welcome line of a client that just connected: from then on it is in the room.
+client welcomed(client someone) {
   someone.expect_line_starting("welcome", 3000ms,
                                "step 1: each new client first gets a line starting with "
                                "\"welcome\" (and joins the room)");
   return someone;
+}
+
+// Connects and reads the welcome line.
+client join(const server& program, const std::string& name, bool quiet = false) {
+  return welcomed(client::connect(program.port(), name, quiet));
+}
+
+// The same for a client that will read slowly or not at all: with small kernel buffers, what
+// it has not read waits in the server's outbox, not in the kernel.
+client join_with_small_buffers(const server& program, const std::string& name) {
+  return welcomed(client::connect_with_small_buffers(program.port(), name));
 }
 
 // "from 007 line 03 xxxx\n": who sent it and which of its lines it is, padded to `size` bytes.
@@ -49,6 +60,33 @@ void wait_readable(std::vector<client>& clients, ms timeout) {
   std::vector<pollfd> fds;
   for (auto& someone : clients) fds.push_back({someone.fd(), POLLIN, 0});
   poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
+}
+
+// True once the server has closed `someone`'s connection (a reset or end-of-file), waiting up to
+// `within`. It reads nothing, so a client that stopped reading stays stopped while we look.
+bool closed_unread(const client& someone, ms within) {
+  pollfd watch{someone.fd(), POLLRDHUP, 0};  // hang-ups and errors are always reported
+  return poll(&watch, 1, static_cast<int>(within.count())) > 0 &&
+         (watch.revents & (POLLHUP | POLLERR | POLLRDHUP)) != 0;
+}
+
+// The limits of the slow-reader tests.
+const std::vector<std::string> two_limits = {
+    "--soft-backlog",    "65536",    // a client may stay more than 64 KiB behind
+    "--soft-backlog-ms", "2000",     // for 2 s
+    "--max-backlog",     "1048576",  // and never more than 1 MiB
+};
+constexpr ms soft_time = 2000ms;
+
+// `count` lines of 1 KiB numbered from `first`, for a burst, appended to `lines`; returns them
+// as one string to send.
+std::string burst_of(int count, int& first, std::vector<std::string>& lines) {
+  std::string burst;
+  for (int i = 0; i < count; ++i) {
+    lines.push_back(numbered_line(0, first++, 1024));
+    burst += lines.back();
+  }
+  return burst;
 }
 
 }  // namespace
@@ -285,7 +323,9 @@ TEST_CASE("a line over --max-line drops only its sender", "[step4]") {
 }
 
 TEST_CASE("a client that never reads is dropped past --max-backlog, the others go on", "[step5]") {
-  auto program = server::start({"--max-backlog", "65536"});
+  // A soft time far longer than the test: only --max-backlog can drop anyone here.
+  auto program = server::start(
+      {"--max-backlog", "65536", "--soft-backlog", "16384", "--soft-backlog-ms", "600000"});
   auto sender = join(program, "sender", true);
   auto reader = join(program, "reader", true);
   auto sleeper = join(program, "sleeper");
@@ -328,8 +368,133 @@ TEST_CASE("a client that never reads is dropped past --max-backlog, the others g
   reader.expect_line("still going\n", 3000ms, "step 5: the others keep receiving");
 }
 
+TEST_CASE(
+    "a reader briefly past --soft-backlog is kept and gets every line, a stopped one is dropped",
+    "[step5]") {
+  auto program = server::start(two_limits);
+  auto sender = join(program, "sender", true);
+  auto napper = join_with_small_buffers(program, "napper");
+  auto sleeper = join_with_small_buffers(program, "sleeper");
+  std::vector<std::string> sent;
+  int number = 0;
+  std::size_t napper_has = 0;  // how many of `sent` napper has read
+  const auto say_a_line = [&] {
+    sent.push_back(numbered_line(0, number++));
+    sender.send(sent.back());
+  };
+  const auto napper_reads_all = [&](std::string_view hint) {
+    expect_lines(napper, {sent.begin() + static_cast<std::ptrdiff_t>(napper_has), sent.end()},
+                 5000ms, hint);
+    napper_has = sent.size();
+  };
+  const auto nap = [&](const std::string& when) {
+    note(when +
+         ": sender sends 512 KiB at once (past --soft-backlog 64 KiB), then a line every "
+         "50 ms; napper reads nothing for 300 ms, then everything");
+    sender.send(burst_of(512, number, sent));
+    for (int i = 0; i < 6; ++i) {
+      say_a_line();
+      std::this_thread::sleep_for(50ms);
+    }
+    napper_reads_all(
+        "step 5: a client behind by more than --soft-backlog for less than --soft-backlog-ms is "
+        "kept: only a line past --max-backlog drops it at once");
+  };
+
+  nap("first");
+  note("sender goes on with a line every 50 ms; napper reads along; sleeper never reads");
+  const auto give_up = std::chrono::steady_clock::now() + soft_time + 4000ms;
+  while (!closed_unread(sleeper, 50ms) && std::chrono::steady_clock::now() < give_up) {
+    say_a_line();
+    napper_reads_all("step 5: a client that keeps up is never dropped");
+  }
+  if (!closed_unread(sleeper, 0ms)) {
+    fail("the server to drop sleeper, more than 64 KiB behind for over 2 s while lines came",
+         "still connected after 6 s",
+         "step 5: remember since when the backlog has been above --soft-backlog; a line that "
+         "comes --soft-backlog-ms after that is refused, and the client dropped");
+  }
+  note("sleeper was dropped; napper, caught up since, naps once more");
+  nap("again");
+  say_a_line();
+  napper_reads_all(
+      "step 5: a reader that caught up starts afresh: forget since when it was behind once "
+      "its backlog is back at or under --soft-backlog");
+}
+
+TEST_CASE("a stopped reader is dropped after --soft-backlog-ms past --soft-backlog, not before",
+          "[step5]") {
+  auto program = server::start(two_limits);
+  auto sender = join(program, "sender", true);
+  auto reader = join(program, "reader", true);
+  auto sleeper = join_with_small_buffers(program, "sleeper");
+  std::vector<std::string> sent;
+  int number = 0;
+  note(
+      "sender sends 512 KiB at once (sleeper, who reads nothing, is then past --soft-backlog "
+      "64 KiB), then a line every 50 ms; reader reads everything");
+  const auto start = std::chrono::steady_clock::now();
+  sender.send(burst_of(512, number, sent));
+  expect_lines(reader, sent, 5000ms, "step 5: the others keep receiving");
+  const auto since_start = [&start] {
+    return std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - start);
+  };
+  bool closed = false;
+  while (!closed && since_start() < soft_time + 4000ms) {
+    const auto line = numbered_line(0, number++);
+    sender.send(line);
+    reader.expect_line(line, 3000ms, "step 5: a client that keeps up is never dropped");
+    closed = closed_unread(sleeper, 50ms);
+    if (closed && since_start() < soft_time / 2) {
+      fail("sleeper to stay connected for --soft-backlog-ms (2 s) past --soft-backlog",
+           "dropped after " + std::to_string(since_start().count()) + " ms",
+           "step 5: past --soft-backlog a client is dropped only once it has stayed there for "
+           "--soft-backlog-ms: a burst must not drop a reader");
+    }
+  }
+  if (!closed) {
+    fail("the server to drop sleeper about 2 s (--soft-backlog-ms) after it fell 512 KiB behind",
+         "still connected after " + std::to_string(since_start().count()) + " ms",
+         "step 5: remember since when the backlog has been above --soft-backlog; a line that "
+         "comes --soft-backlog-ms after that is refused, and the client dropped");
+  }
+  note("sleeper was dropped after " + std::to_string(since_start().count()) + " ms");
+  sender.send("still going\n");
+  reader.expect_line("still going\n", 3000ms, "step 5: the others keep receiving");
+}
+
+TEST_CASE("a burst past --max-backlog drops a client at once, even with a long --soft-backlog-ms",
+          "[step5]") {
+  auto program = server::start(
+      {"--soft-backlog", "65536", "--soft-backlog-ms", "600000", "--max-backlog", "1048576"});
+  auto sender = join(program, "sender", true);
+  auto reader = join(program, "reader", true);
+  auto sleeper = join_with_small_buffers(program, "sleeper");
+  note(
+      "sender sends 2 MiB in 32 bursts of 64 KiB, as fast as reader reads them; sleeper reads "
+      "nothing (--soft-backlog-ms is 10 minutes)");
+  int number = 0;
+  for (int round = 0; round < 32; ++round) {
+    std::vector<std::string> lines;
+    sender.send(burst_of(64, number, lines));
+    expect_lines(reader, lines, 5000ms, "step 5: the others keep receiving");
+  }
+  if (!closed_unread(sleeper, 5000ms)) {
+    fail("the server to drop sleeper once a line would take its backlog past --max-backlog (1 MiB)",
+         "still connected 5 s after 2 MiB were sent",
+         "step 5: a line that would take the backlog past --max-backlog is refused at once, "
+         "however long --soft-backlog-ms is");
+  }
+  note("sleeper was dropped");
+  sender.send("still going\n");
+  reader.expect_line("still going\n", 3000ms, "step 5: the others keep receiving");
+}
+
 program_conventions testing::this_program_conventions() {
   return {.more_bad_flags = {{{"--max-backlog", "lots"},
-                              "--max-line and --max-backlog take a number of bytes"}},
+                              "--max-line and --max-backlog take a number of bytes"},
+                             {{"--soft-backlog", "2000", "--max-backlog", "1000"},
+                              "--soft-backlog must not be more than --max-backlog"},
+                             {{"--soft-backlog-ms", "soon"}, "--soft-backlog-ms takes a number"}},
           .start_peers = {}};
 }

@@ -1,5 +1,7 @@
 // Lesson 04: distributed_chat servers share one room through Redis publish/subscribe.
 // Each test starts its own redis-server (see testing/redis.hpp) and one or two chat servers.
+#include <poll.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -20,9 +22,9 @@ server start_chat(const redis_server& redis, std::vector<std::string> more = {})
   return server::start(args);
 }
 
-// Connects and reads the welcome line `NODE : welcome ...`.
-client join(const server& chat, const std::string& name) {
-  auto visitor = client::connect(chat.port(), name);
+// Reads the welcome line `NODE : welcome ...` of a client that just connected.
+client welcomed(client visitor) {
+  const auto& name = visitor.name();
   const auto line = visitor.read_line(5000ms);
   if (!line || line->find(" : welcome") == std::string::npos || line->rfind(" : ", 0) == 0) {
     fail(name + " to receive the welcome line \"NODE : welcome ...\\n\"",
@@ -30,6 +32,29 @@ client join(const server& chat, const std::string& name) {
          "the welcome names this server (its pid) first; lesson 03's session sends it");
   }
   return visitor;
+}
+
+// Connects and reads the welcome line.
+client join(const server& chat, const std::string& name) {
+  return welcomed(client::connect(chat.port(), name));
+}
+
+// The same for a client that will read slowly or not at all: with small kernel buffers, what
+// it has not read waits in the server's outbox, not in the kernel.
+client join_with_small_buffers(const server& chat, const std::string& name) {
+  return welcomed(client::connect_with_small_buffers(chat.port(), name));
+}
+
+// True once the server has closed `someone`'s connection, waiting up to `within`; reads nothing.
+bool closed_unread(const client& someone, ms within) {
+  pollfd watch{someone.fd(), POLLRDHUP, 0};  // hang-ups and errors are always reported
+  return poll(&watch, 1, static_cast<int>(within.count())) > 0 &&
+         (watch.revents & (POLLHUP | POLLERR | POLLRDHUP)) != 0;
+}
+
+// A message from outside as the servers put it on the channel.
+std::string from_outside(const std::string& lines) {
+  return nlohmann::json{{"message", lines}, {"userId", "outsider"}}.dump();
 }
 
 // Waits (up to 5 s) until the chat server's publisher is connected to Redis. Our servers name
@@ -151,6 +176,49 @@ TEST_CASE("malformed messages on the channel are skipped, the next good one deli
   alice.expect_line("still here\n", 3000ms,
                     "decode() returns nothing for a malformed message: log it and go on");
   REQUIRE(chat.running());
+}
+
+TEST_CASE("a stopped reader is dropped after --soft-backlog-ms past --soft-backlog, not before",
+          "[step2]") {
+  auto redis = redis_server::start();
+  auto chat = start_chat(
+      redis, {"--soft-backlog", "65536", "--soft-backlog-ms", "2000", "--max-backlog", "1048576"});
+  auto reader = join(chat, "reader");
+  auto sleeper = join_with_small_buffers(chat, "sleeper");
+  wait_for_servers(redis, 1, "step 2 subscribes to the channel");
+  auto outsider = redis_connection::connect(redis.port(), "raw publisher");
+  note(
+      "a message of 512 KiB from outside (sleeper, who reads nothing, is then past "
+      "--soft-backlog 64 KiB), then a short one every 50 ms; reader reads everything");
+  std::string burst;
+  for (int i = 0; i < 512; ++i)
+    burst += "line " + std::to_string(i) + ' ' + std::string(1000, 'x') + '\n';
+  const auto start = std::chrono::steady_clock::now();
+  outsider.publish(channel, from_outside(burst));
+  reader.expect_bytes(burst, 5000ms, "step 2 delivers each message to every client");
+  const auto since_start = [&start] {
+    return std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - start);
+  };
+  bool closed = false;
+  for (int i = 0; !closed && since_start() < 6000ms; ++i) {
+    const std::string line = "short line " + std::to_string(i) + "\n";
+    outsider.publish(channel, from_outside(line));
+    reader.expect_line(line, 3000ms, "a client that keeps up is never dropped");
+    closed = closed_unread(sleeper, 50ms);
+    if (closed && since_start() < 1000ms) {
+      fail("sleeper to stay connected for --soft-backlog-ms (2 s) past --soft-backlog",
+           "dropped after " + std::to_string(since_start().count()) + " ms",
+           "lesson 03's session drops a client only once it has stayed past --soft-backlog "
+           "for --soft-backlog-ms; main() hands the flags to it (session_limits)");
+    }
+  }
+  if (!closed) {
+    fail("the server to drop sleeper about 2 s (--soft-backlog-ms) after it fell 512 KiB behind",
+         "still connected after " + std::to_string(since_start().count()) + " ms",
+         "step 2 delivers each message to every client; lesson 03's session then drops one "
+         "that stays behind");
+  }
+  note("sleeper was dropped after " + std::to_string(since_start().count()) + " ms");
 }
 
 TEST_CASE("two servers: a line reaches every client of both, except its author", "[step3]") {
@@ -314,7 +382,9 @@ TEST_CASE("a newcomer joining mid-conversation misses nothing and sees nothing t
 }
 
 program_conventions testing::this_program_conventions() {
-  return {.more_bad_flags = {{{"--redis", "no-port-here"}, "--redis takes HOST:PORT"}},
+  return {.more_bad_flags = {{{"--redis", "no-port-here"}, "--redis takes HOST:PORT"},
+                             {{"--soft-backlog", "2000", "--max-backlog", "1000"},
+                              "--soft-backlog must not be more than --max-backlog"}},
           .start_peers = [](std::shared_ptr<void>& peers) {
             auto redis = std::make_shared<redis_server>(redis_server::start());
             peers = redis;

@@ -416,7 +416,7 @@ TEST_CASE("chat: clients that reset (RST) in the middle of a broadcast", "[chat_
 
 TEST_CASE("chat: a client that never reads is dropped, the others get everything",
           "[chat_server]") {
-  auto program = start(chat_server, {"--max-backlog", "262144"});
+  auto program = start(chat_server, {"--max-backlog", "262144", "--soft-backlog", "65536"});
   expect_chat_works(program);
   memory_watch memory{program};
   auto sender = join_chat(program, "sender");

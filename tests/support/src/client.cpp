@@ -16,9 +16,14 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-int connect_loopback(std::uint16_t port) {
+int connect_loopback(std::uint16_t port, bool small_buffers) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
+  if (small_buffers) {  // before connect(): the handshake announces both
+    const int segment = 1024, buffer = 4096;
+    setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &segment, sizeof segment);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -41,7 +46,12 @@ ms left_until(clock::time_point deadline) {
 }  // namespace
 
 std::optional<client> client::try_connect(std::uint16_t port, std::string name, bool quiet) {
-  const int fd = connect_loopback(port);
+  return open(port, std::move(name), quiet, false);
+}
+
+std::optional<client> client::open(std::uint16_t port, std::string name, bool quiet,
+                                   bool small_buffers) {
+  const int fd = connect_loopback(port, small_buffers);
   if (fd < 0) {
     if (!quiet)
       note(name + " could not connect to port " + std::to_string(port) + ": " +
@@ -56,14 +66,26 @@ std::optional<client> client::try_connect(std::uint16_t port, std::string name, 
   return connected;
 }
 
-client client::connect(std::uint16_t port, std::string name, bool quiet) {
-  auto connected = try_connect(port, name, quiet);
+namespace {
+
+client connected_or_fail(std::optional<client> connected, std::uint16_t port,
+                         const std::string& name) {
   if (!connected) {
     fail(name + " to connect to 127.0.0.1:" + std::to_string(port),
          std::string{"connect() failed: "} + std::strerror(errno),
          "is the server accepting connections?");
   }
   return std::move(*connected);
+}
+
+}  // namespace
+
+client client::connect(std::uint16_t port, std::string name, bool quiet) {
+  return connected_or_fail(open(port, name, quiet, false), port, name);
+}
+
+client client::connect_with_small_buffers(std::uint16_t port, std::string name, bool quiet) {
+  return connected_or_fail(open(port, name, quiet, true), port, name);
 }
 
 client::client(client&& other) noexcept

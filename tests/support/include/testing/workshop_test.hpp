@@ -89,6 +89,11 @@ class client {
   // Connects to 127.0.0.1:port. `name` labels it in the transcript; quiet clients note
   // only their failures (for tests with hundreds of clients).
   static client connect(std::uint16_t port, std::string name = "client", bool quiet = false);
+  // Like connect, for a client that reads slowly or not at all: a small receive buffer and
+  // small segments (TCP_MAXSEG), so the kernels hold some 100 KiB for it, not the megabytes a
+  // loopback connection's 64 KiB segments let the server's send buffer grow to.
+  static client connect_with_small_buffers(std::uint16_t port, std::string name = "client",
+                                           bool quiet = false);
   // Like connect, but returns nothing instead of failing when the connection is refused.
   static std::optional<client> try_connect(std::uint16_t port, std::string name = "client",
                                            bool quiet = false);
@@ -127,6 +132,8 @@ class client {
 
  private:
   client() = default;
+  static std::optional<client> open(std::uint16_t port, std::string name, bool quiet,
+                                    bool small_buffers);
   bool fill(std::chrono::steady_clock::time_point deadline);  // one recv; false on timeout/EOF
   int fd_ = -1;
   std::string name_;
