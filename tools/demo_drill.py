@@ -242,7 +242,7 @@ def drill_slow_client(options):
             talker.send(f"T: {sent} {time.time():.6f} {padding}")
         time.sleep(0.1)
         for line in log.read().decode(errors="replace").splitlines():
-            if "dropping client" in line and "not reading" in line:
+            if "dropping client" in line and "backlog" in line:  # --max-backlog or --soft-backlog
                 dropped = line
         if time.monotonic() >= next_report:
             next_report += 1
