@@ -44,9 +44,7 @@ asio::ip::tcp::acceptor listen_on(asio::io_context& io, const listen_address& ad
 }
 
 std::string to_string(const asio::ip::tcp::endpoint& endpoint) {
-  std::ostringstream text;
-  text << endpoint.address().to_string() << ':' << endpoint.port();
-  return text.str();
+  return endpoint.address().to_string() + ':' + std::to_string(endpoint.port());
 }
 
 void announce_listening(const asio::ip::tcp::acceptor& acceptor) {

@@ -14,6 +14,7 @@
 //           hostSocket.destroy();
 //       });
 //   }).listen(8000);
+#include <array>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <optional>
 
@@ -58,8 +59,9 @@ constexpr std::size_t pipe_buffer_size = 64 * 1024;
 // socket.pipe(hostSocket), with what pipe() hides spelled out.
 awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
   // TODO step 2: socket.pipe(hostSocket): read what has arrived from `from` into one buffer of
-  //              pipe_buffer_size (allocated once), write exactly those bytes to `to`, and only
-  //              then read again (backpressure); stop at the first error of either. (tests:
+  //              pipe_buffer_size (a local std::array: allocated once, in this coroutine's
+  //              frame), write exactly those bytes to `to`, and only then read again
+  //              (backpressure); stop at the first error of either. (tests:
   //              "bytes flow both ways: the backend's greeting, then an echo", "8 MiB of random
   //              bytes come back from an echo backend intact", "300 connections at once each
   //              echo 64 KiB intact", "a client that does not read holds the backend back, and

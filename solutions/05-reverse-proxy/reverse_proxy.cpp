@@ -13,6 +13,7 @@
 //           hostSocket.destroy();
 //       });
 //   }).listen(8000);
+#include <array>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <optional>
 
@@ -58,7 +59,7 @@ constexpr std::size_t pipe_buffer_size = 64 * 1024;
 // write all of it, read again. While `to` is slow to take the bytes we do not read `from`, so
 // its sender slows down too (backpressure) and memory stays fixed.
 awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
-  std::vector<char> buffer(pipe_buffer_size);  // allocated once, for this direction's life
+  std::array<char, pipe_buffer_size> buffer;  // allocated once, in this coroutine's frame
   while (true) {
     auto [read_error, length] = co_await from.async_read_some(asio::buffer(buffer), use_tuple);
     if (read_error == asio::error::eof) {
