@@ -1170,7 +1170,9 @@ def main():
                                  "metrics": metrics})
                 shown = ", ".join(f"{m} {number(v, u)} {u}" for m, u, _, v in metrics)
                 log(f"    {SHOWN[kind]:8} run {number_}: {shown}  [{time.monotonic() - began:.1f} s]")
-            for name, measure, once in references if number_ == 1 or not (quick or once) else []:
+            for name, measure, once in references:
+                if number_ > 1 and (quick or once):
+                    continue  # a "once" reference, and with --quick every one: the first run only
                 attempts[(title, name)] = attempts.get((title, name), 0) + 1
                 try:
                     metrics = measure()
