@@ -12,6 +12,7 @@
 #include "chat_session.hpp"
 #include "redis_client.hpp"
 #include "room_history.hpp"
+#include "session_flags.hpp"
 #include "workshop/host_port.hpp"
 #include "workshop/program.hpp"
 

@@ -17,6 +17,7 @@
 
 #include "chat_room.hpp"
 #include "chat_session.hpp"
+#include "session_flags.hpp"
 #include "workshop/program.hpp"
 
 using asio::awaitable;
@@ -48,29 +49,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Lesson 03: a chat server; each line a client sends goes to all the others.",
                "chat_server"};
   workshop::add_listen_flags(app, address);
-  app.add_option("--max-line", limits.max_line, "Longest line in bytes; longer drops its sender")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--max-backlog", limits.max_backlog,
-                 "Most bytes queued for one client; past it that client is dropped at once")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--soft-backlog", limits.soft_backlog,
-                 "Bytes queued for one client it may stay above for --soft-backlog-ms only")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--soft-backlog-ms", limits.soft_backlog_ms,
-                 "How long a client may stay above --soft-backlog before it is dropped")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  // Once every flag is read: the soft limit must not be above the hard one.
-  app.callback([&limits] {
-    if (limits.soft_backlog > limits.max_backlog) {
-      throw CLI::ValidationError{
-          "--soft-backlog " + std::to_string(limits.soft_backlog),
-          "must not be more than --max-backlog " + std::to_string(limits.max_backlog)};
-    }
-  });
+  chat::add_session_flags(app, limits);  // --max-line, --max-backlog, --soft-backlog...
   std::size_t max_clients = workshop::default_max_clients;
   workshop::add_max_clients_flag(app, max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);

@@ -229,30 +229,7 @@ int main(int argc, char** argv) {
          "Lines waiting for Redis (away or busy); past it a sender is told its line was lost")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--max-line", settings.limits.max_line,
-                 "Longest line in bytes; longer drops its sender")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--max-backlog", settings.limits.max_backlog,
-                 "Most bytes queued for one client; past it that client is dropped at once")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--soft-backlog", settings.limits.soft_backlog,
-                 "Bytes queued for one client it may stay above for --soft-backlog-ms only")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--soft-backlog-ms", settings.limits.soft_backlog_ms,
-                 "How long a client may stay above --soft-backlog before it is dropped")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  // Once every flag is read: the soft limit must not be above the hard one.
-  app.callback([&limits = settings.limits] {
-    if (limits.soft_backlog > limits.max_backlog) {
-      throw CLI::ValidationError{
-          "--soft-backlog " + std::to_string(limits.soft_backlog),
-          "must not be more than --max-backlog " + std::to_string(limits.max_backlog)};
-    }
-  });
+  chat::add_session_flags(app, settings.limits);  // --max-line, --max-backlog, --soft-backlog...
   workshop::add_max_clients_flag(app, settings.max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
   settings.redis = *workshop::parse_host_port(redis_address);
