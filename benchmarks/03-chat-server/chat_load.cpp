@@ -7,10 +7,11 @@
 // spread over the servers round robin, so lesson 04 can load a room spread over several nodes.
 // Each line carries its send time (steady clock, shared by every process on the machine).
 //
-// With --phases it also prints {"phase":"connected"} once every client has joined, just
-// before the first line is sent, and after its result line waits until its stdin closes, so that
-// whoever runs it can measure the servers' CPU over the load alone. Receivers stay connected
-// until then (or, without --phases, until the result line is printed).
+// With --phases it also prints {"phase":"connected"} once every client has joined, then waits
+// for a line on its stdin before it sends the first line, and after its result line waits until
+// its stdin closes: so whoever runs it can read the servers' CPU between the two, over the load
+// alone (a burst lasts milliseconds: without the wait, a reader that wakes late would miss part
+// of it). Receivers stay connected until then (or, without --phases, until the result line).
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -210,6 +211,8 @@ awaitable<void> run(const options& opts, results& totals, asio::io_context& io) 
   if (opts.phases) {
     std::printf("{\"phase\":\"connected\"}\n");
     std::fflush(stdout);
+    // Blocks the loop, which has nothing to do until the first line is sent anyway.
+    for (int c = std::getchar(); c != '\n' && c != EOF;) c = std::getchar();
   }
   int senders_done = 0;
   totals.first_send = totals.last_delivery = steady_clock::now();
@@ -253,8 +256,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", opts.timeout_s, "Seconds to wait for every delivery")
       ->capture_default_str();
   app.add_flag("--phases", opts.phases,
-               "Print {\"phase\":\"connected\"} when every client has joined, before the load, "
-               "and wait for the end of stdin after the result before disconnecting");
+               "Print {\"phase\":\"connected\"} when every client has joined, wait for a line on "
+               "stdin before the load, and for the end of stdin after the result before "
+               "disconnecting");
   workshop::parse_flags_or_exit(app, argc, argv);
   workshop::raise_fd_limit();
 

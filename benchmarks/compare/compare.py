@@ -208,9 +208,9 @@ class Measured:
 
 def run_load(command, timeout, server_pids):
     """Runs a load tool on the load core while watching `server_pids`. A tool that supports
-    phases (chat_load --phases) prints {"phase":"connected"} when its clients have joined and
-    waits, after its result line, until its stdin closes: the CPU is then measured over the load
-    phase alone. Returns (the tool's last JSON object, Measured)."""
+    phases (chat_load --phases) prints {"phase":"connected"} when its clients have joined, waits
+    for a line on its stdin before it starts, and, after its result line, until its stdin closes:
+    the CPU is then measured over the load phase alone, from before its first line. Returns (the tool's last JSON object, Measured)."""
     with open(os.path.join(LOG_DIR, "load.log"), "a") as errors:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=errors, text=True, preexec_fn=load_side())
@@ -228,6 +228,8 @@ def run_load(command, timeout, server_pids):
                 servers.start()
                 load.start()
                 over = "the load phase"
+                process.stdin.write("go\n")  # only now: a burst is over in milliseconds
+                process.stdin.flush()
             elif line.startswith("{"):
                 result = json.loads(line)
                 servers.stop()

@@ -78,7 +78,13 @@ chat_session::chat_session(asio::ip::tcp::socket socket, chat_room& room, std::s
       on_line_{std::move(on_line)},
       framer_{limits.max_line},
       outbox_{limits.max_backlog, limits.soft_backlog,
-              std::chrono::milliseconds{limits.soft_backlog_ms}} {}
+              std::chrono::milliseconds{limits.soft_backlog_ms}} {
+  // No Nagle: the writer batches already (one gather write per read). Nagle's algorithm would
+  // hold a write's last part until the client acknowledges the one before, and a client that
+  // only reads acknowledges late (delayed ACK, up to 40 ms): a burst would stall that long.
+  std::error_code ignored;
+  socket_.set_option(asio::ip::tcp::no_delay{true}, ignored);
+}
 
 void chat_session::start(const message& welcome) {
   // TODO step 1: socket.write("welcome ...\n"): deliver the welcome (deliver() starts the
