@@ -136,7 +136,11 @@ awaitable<std::optional<tcp::socket>> connect_to_a_backend(backend_pool& pool,
   for (const std::size_t backend : pool.turn_order()) {
     tcp::socket socket{co_await asio::this_coro::executor};
     const std::error_code error = co_await connect_within(socket, pool.endpoint(backend), timeout);
-    if (!error) co_return socket;
+    if (!error) {
+      std::error_code ignored;
+      socket.set_option(tcp::no_delay{true}, ignored);
+      co_return socket;
+    }
     workshop::log("backend ", workshop::to_string(pool.endpoint(backend)), " failed (",
                   error.message(), "): skipped, resting");
     pool.rest(backend);
@@ -149,6 +153,10 @@ awaitable<void> accept_clients(tcp::acceptor acceptor, backend_pool& pool,
                                milliseconds connect_timeout, std::size_t max_clients) {
   workshop::client_gate clients{max_clients, ""};  // a proxy adds no bytes of its own: just close
   while (auto socket = co_await clients.accept(acceptor)) {
+    // No Nagle on either side (here and for the backend): the proxy passes on what it reads at
+    // once, as the chat servers write; Nagle would hold a short piece back up to 40 ms.
+    std::error_code ignored;
+    socket->set_option(tcp::no_delay{true}, ignored);
     asio::co_spawn(acceptor.get_executor(), serve(std::move(*socket), pool, connect_timeout),
                    asio::detached);
   }
