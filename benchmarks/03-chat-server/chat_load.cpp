@@ -5,7 +5,10 @@
 //
 // --server can be repeated (or given as a comma-separated list): receivers and senders are
 // spread over the servers round robin, so lesson 04 can load a room spread over several nodes.
-// Each line carries its send time (steady clock, shared by every process on the machine).
+// Each line carries its send time (steady clock, shared by every process on the machine). With
+// --rate 0 (the default) each sender writes all its lines at once, in one write, all stamped
+// with that moment: the latency is then from the burst's start, and the sender's pace is the
+// server's, not this loop's.
 //
 // With --phases it also prints {"phase":"connected"} once every client has joined, then waits
 // for a line on its stdin before it sends the first line, and after its result line waits until
@@ -35,7 +38,7 @@ struct options {
   int receivers = 100;
   int lines = 2000;        // per sender
   std::size_t bytes = 64;  // per line, with its '\n'
-  double rate = 0;         // lines per second per sender; 0: as fast as the socket takes them
+  double rate = 0;         // lines per second per sender; 0: all at once, in one write
   double timeout_s = 60;   // give up waiting for deliveries after this long
   bool phases = false;     // print {"phase":"connected"} before the first line is sent
 };
@@ -81,6 +84,15 @@ std::string make_line(int sender, int seq, std::size_t bytes) {
 }
 
 awaitable<void> send_lines(tcp::socket& socket, int sender, const options& opts) {
+  if (opts.rate <= 0) {
+    // A burst: every line at once, in one write that the kernel takes as fast as the server
+    // reads. One write per line would tie the sender's pace to this loop, which also reads for
+    // every receiver: the faster the server delivered, the slower the sender would go.
+    std::string burst;
+    for (int seq = 0; seq < opts.lines; ++seq) burst += make_line(sender, seq, opts.bytes);
+    co_await asio::async_write(socket, asio::buffer(burst), use_awaitable);
+    co_return;
+  }
   asio::steady_timer pace{socket.get_executor()};
   const auto gap = opts.rate > 0
                        ? std::chrono::nanoseconds{static_cast<std::int64_t>(1e9 / opts.rate)}

@@ -57,7 +57,9 @@ class chat_session : public participant, public std::enable_shared_from_this<cha
 
  private:
   asio::awaitable<void> reader();  // lines in, handed to on_line_ a read at a time
-  asio::awaitable<void> writer();  // outbox out, one gather write at a time, until it is empty
+  // The outbox out, one gather write at a time, until it is empty; the first line's first
+  // `already_sent` bytes are not sent again (deliver() wrote them).
+  asio::awaitable<void> writer(std::size_t already_sent);
 
   asio::ip::tcp::socket socket_;
   chat_room& room_;

@@ -46,20 +46,30 @@ void chat_session::deliver(const message& line) {
     return;
   }
   if (writing_) return;  // the running writer takes this line with the rest
+  // No writer runs, so this line is all the outbox holds: try it now, without waiting, as
+  // Node's socket.write() does. Mostly the kernel takes all of it and no writer is needed;
+  // what it does not take, the writer sends, from where this write stopped.
+  std::error_code would_block;  // or a real error: the writer meets it again, and stops
+  const std::size_t sent = socket_.write_some(asio::buffer(*line), would_block);
+  if (sent == line->size()) {
+    outbox_.written(outbox_.take_all());
+    return;
+  }
   writing_ = true;
   asio::co_spawn(
-      socket_.get_executor(), [self = shared_from_this()] { return self->writer(); },
+      socket_.get_executor(), [self = shared_from_this(), sent] { return self->writer(sent); },
       asio::detached);
 }
 
 // One outstanding write per socket: the writer alone writes, and sends everything queued
 // since its last write in one gather write; when the outbox is empty it ends.
-asio::awaitable<void> chat_session::writer() {
+asio::awaitable<void> chat_session::writer(std::size_t already_sent) {
   while (!outbox_.empty()) {
     const std::vector<message> batch = outbox_.take_all();
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(batch.size());
     for (const auto& lines : batch) buffers.push_back(asio::buffer(*lines));
+    buffers.front() += std::exchange(already_sent, 0);  // deliver() wrote that much already
     auto [error, sent] = co_await asio::async_write(socket_, buffers, use_tuple);
     if (error) {
       stop();
@@ -101,6 +111,8 @@ chat_session::chat_session(asio::ip::tcp::socket socket, chat_room& room, std::s
   // only reads acknowledges late (delayed ACK, up to 40 ms): a burst would stall that long.
   std::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay{true}, ignored);
+  // Non-blocking: deliver() may try a write at once, and it must return rather than wait.
+  socket_.non_blocking(true, ignored);
 }
 
 void chat_session::start(const message& welcome) {

@@ -1,6 +1,7 @@
 // Lesson 03: chat_server sends each complete line to every other client, never to its sender.
 #include <poll.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <map>
@@ -123,6 +124,31 @@ TEST_CASE("1,000 lines from one sender arrive in order", "[step2]") {
   sender.send(all);
   expect_lines(receiver, lines, 5000ms,
                "step 2: one writer per client sends its queue in order, one write at a time");
+}
+
+TEST_CASE("a line bigger than the socket's buffers arrives whole, and once", "[step2]") {
+  auto program = server::start({"--max-line", "8388608"});
+  auto sender = join(program, "sender", true);
+  auto receiver = join_with_small_buffers(program, "receiver");
+  std::string big;
+  for (std::size_t i = 0; big.size() < (4 << 20); ++i) big += numbered_line(1, int(i % 10000), 100);
+  std::replace(big.begin(), big.end(), '\n', ' ');
+  big.back() = '\n';
+  note("the sender sends one line of 4 MiB, then \"after\"; no socket takes 4 MiB in one write");
+  std::thread sending{[&] { sender.try_send(big + "after\n"); }};
+  const std::string got = receiver.read_exactly(big.size(), 30000ms);
+  sending.join();
+  if (got != big) {
+    std::size_t at = 0;
+    while (at < std::min(got.size(), big.size()) && got[at] == big[at]) ++at;
+    fail("the receiver to get the 4 MiB line byte for byte",
+         "got " + std::to_string(got.size()) + " bytes, the first wrong one at byte " +
+             std::to_string(at),
+         "step 1: a write may take only part of what it is given: the writer goes on from "
+         "where the last write stopped, and never sends a byte twice");
+  }
+  receiver.expect_line("after\n", 3000ms, "step 2: the next line follows the long one");
+  receiver.expect_nothing(300ms, "step 1: nothing is sent twice");
 }
 
 TEST_CASE("200 clients sending 10 lines each: each gets exactly the others' lines", "[step2]") {
