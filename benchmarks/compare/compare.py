@@ -538,8 +538,9 @@ def scenario_tcp_connections(sizes):
 
 
 def chat_figures(load, servers, senders, receivers, lines, rate=0, redis=None):
-    """chat_load on `servers` (and `redis`, watched on its own): 64-byte lines, senders as fast
-    as they can (or `rate` lines/s each); the servers' CPU over the load phase."""
+    """chat_load on `servers` (and `redis`, watched on its own): 64-byte lines, each sender's
+    lines in one write (or `rate` lines/s each, one a write); the servers' CPU over the load
+    phase."""
     addresses = ",".join(f"127.0.0.1:{server.port}" for server in servers)
     pids = [server.pid for server in servers] + ([redis.pid] if redis else [])
     result, measured = run_load(
