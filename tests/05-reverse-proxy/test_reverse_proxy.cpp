@@ -40,15 +40,6 @@ std::string random_bytes(std::size_t size, unsigned seed) {
   return bytes;
 }
 
-// Where two byte strings first differ, for a failure message.
-std::string first_difference(const std::string& expected, const std::string& got) {
-  const auto limit = std::min(expected.size(), got.size());
-  std::size_t at = 0;
-  while (at < limit && expected[at] == got[at]) ++at;
-  return "got " + std::to_string(got.size()) + " of " + std::to_string(expected.size()) +
-         " bytes; the first difference at byte " + std::to_string(at);
-}
-
 // Every proxied connection holds a few descriptors; 300 of them need more than 1024.
 void raise_fd_limit() {
   rlimit limit{};

@@ -1,4 +1,5 @@
 // The story of a test: a numbered transcript of its steps, printed when it fails.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <sstream>
@@ -61,6 +62,14 @@ std::string transcript() {
     text << "  " << i + 1 << ". " << steps[i] << '\n';
   }
   return text.str();
+}
+
+std::string first_difference(std::string_view expected, std::string_view got) {
+  const auto limit = std::min(expected.size(), got.size());
+  std::size_t at = 0;
+  while (at < limit && expected[at] == got[at]) ++at;
+  return "got " + std::to_string(got.size()) + " of " + std::to_string(expected.size()) +
+         " bytes; the first difference at byte " + std::to_string(at);
 }
 
 std::string show(std::string_view bytes, std::size_t limit) {
