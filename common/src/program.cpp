@@ -2,8 +2,10 @@
 
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 
@@ -40,6 +42,15 @@ asio::ip::tcp::acceptor listen_on(asio::io_context& io, const listen_address& ad
   } catch (const std::system_error& error) {
     log("cannot listen on ", address.host, ":", address.port, ": ", error.code().message());
     std::exit(1);
+  }
+}
+
+void write_log_line(std::string_view line) {
+  while (!line.empty()) {
+    const ssize_t written = ::write(STDERR_FILENO, line.data(), line.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) return;  // stderr is gone: nowhere left to say so
+    line.remove_prefix(static_cast<std::size_t>(written));
   }
 }
 

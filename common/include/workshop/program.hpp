@@ -99,13 +99,18 @@ class client_gate {
   std::vector<admitted> admitted_;
 };
 
+// Writes `line` to stderr with one write(2) (more only if the kernel takes part of it).
+void write_log_line(std::string_view line);
+
 // Writes one log line to stderr: log("client ", id, " left").
 template <typename... Parts>
 void log(const Parts&... parts) {
-  std::ostringstream line;
+  thread_local std::ostringstream line;  // reused: a proxy logs every connection
+  line.str({});
+  line.clear();
   (line << ... << parts);
   line << '\n';
-  std::cerr << line.str() << std::flush;
+  write_log_line(line.view());
 }
 
 // "HOST:PORT" of a connected or listening endpoint, for logs.

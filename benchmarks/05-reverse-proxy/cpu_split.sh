@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Where a proxy's figure is bounded, on a two-core machine: the proxy pinned to core 0, the echo
+# backend and the load on core 1, as `./workshop compare` lays them out. Prints, for each proxy
+# in turn, the figure and the share of a core each process used over the load (from
+# /proc/PID/stat): the core that is full is the bound.
+#
+#   benchmarks/05-reverse-proxy/cpu_split.sh              # bulk: proxy_bench throughput, 8 connections
+#   LOAD=short benchmarks/05-reverse-proxy/cpu_split.sh   # proxy_bench connections --threads 4
+#   BUILD=... SECONDS_EACH=5 ROUNDS=2 PROXY=path/to/another/reverse_proxy
+# Proxies: reverse_proxy (the lesson's read + write), proxy_bench splice-proxy (the splice(2)
+# experiment, bulk only) and HAProxy with one thread and a log line per connection (as
+# compare.py runs it), when installed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD="${BUILD:-$ROOT/build-release}"
+SECONDS_EACH="${SECONDS_EACH:-5}"
+ROUNDS="${ROUNDS:-2}"
+BENCH="$BUILD/benchmarks/05-reverse-proxy/proxy_bench"
+PROXY="${PROXY:-$BUILD/solutions/05-reverse-proxy/reverse_proxy}"
+LOAD="${LOAD:-bulk}"
+[ -x "$BENCH" ] && [ -x "$PROXY" ] || {
+  echo "build first: cmake --preset release && cmake --build --preset release --target bench_05_proxy solutions_05_reverse_proxy" >&2
+  exit 2
+}
+[ "$(nproc)" -ge 2 ] || { echo "needs two cores" >&2; exit 2; }
+
+TMP="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# start NAME CORE COMMAND...: runs it pinned, waits for its ready line, sets PORT and PID.
+start() {
+  local name="$1" core="$2"; shift 2
+  taskset -c "$core" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  PID=$!
+  PIDS+=("$PID")
+  PORT=$(python3 "$ROOT/tools/wslib.py" wait-ready "$TMP/$name.out" "$PID" 5) && return 0
+  echo "$name did not start: $(cat "$TMP/$name.err")" >&2
+  exit 1
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+share() { echo $(( ($2 - $1) * 100 / $(getconf CLK_TCK) * 100 / ($3 * 100) )); }  # % of a core
+
+start echo 1 "$BENCH" echo --port 0
+echo_pid=$PID echo_port=$PORT
+
+# measure NAME PROXY_PID PORT: one load run through PORT, with every process's share of a core
+measure() {
+  local name="$1" proxy_pid="$2" port="$3" load_pid p0 e0 l0 window
+  if [ "$LOAD" = short ]; then
+    taskset -c 1 "$BENCH" connections --port "$port" --threads 4 --seconds "$SECONDS_EACH" \
+      >"$TMP/load.out" &
+  else
+    taskset -c 1 "$BENCH" throughput --port "$port" --connections 8 --seconds "$SECONDS_EACH" \
+      >"$TMP/load.out" &
+  fi
+  load_pid=$!
+  sleep 1  # past proxy_bench's warm-up
+  window=$((SECONDS_EACH - 1))
+  p0=$(ticks "$proxy_pid") e0=$(ticks "$echo_pid") l0=$(ticks "$load_pid")
+  sleep "$window"
+  local p1 e1 l1
+  p1=$(ticks "$proxy_pid") e1=$(ticks "$echo_pid") l1=$(ticks "$load_pid")
+  wait "$load_pid"
+  local echo_share load_share
+  echo_share=$(share "$e0" "$e1" "$window") load_share=$(share "$l0" "$l1" "$window")
+  printf '| %s | %s | %s%% | %s%% | %s%% | %s%% |\n' "$name" \
+    "$(sed -n 's/.*\(MiB\/s\|per_second\)=\([0-9]*\).*/\2/p' "$TMP/load.out")" "$(share "$p0" "$p1" "$window")" \
+    "$echo_share" "$load_share" "$((echo_share + load_share))"
+}
+
+figure="MiB/s, 8 connections"
+[ "$LOAD" = short ] && figure="short connections/s"
+echo "| proxy on core 0 | $figure | proxy (core 0) | echo backend | load tool | core 1 in all |"
+echo "|---|---:|---:|---:|---:|---:|"
+for round in $(seq "$ROUNDS"); do
+  start proxy 0 "$PROXY" --port 0 --backend "127.0.0.1:$echo_port"
+  measure "reverse_proxy (read + write)" "$PID" "$PORT"; stop "$PID"
+  if [ "$LOAD" != short ]; then
+    start splice 0 "$BENCH" splice-proxy --port 0 --backend-port "$echo_port"
+    measure "splice(2) (proxy_bench splice-proxy)" "$PID" "$PORT"; stop "$PID"
+  fi
+  if command -v haproxy >/dev/null; then
+    haproxy_port=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import wslib; print(wslib.free_port())' "$ROOT/tools")
+    printf 'global\n  nbthread 1\n  maxconn 9000\n  log stderr format raw local0 info\ndefaults\n  mode tcp\n  log global\n  option tcplog\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\nlisten proxy\n  bind 127.0.0.1:%s\n  server echo 127.0.0.1:%s\n' \
+      "$haproxy_port" "$echo_port" >"$TMP/haproxy.cfg"
+    taskset -c 0 haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.err" 2>&1 &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$haproxy_port") 2>/dev/null && break; sleep 0.05; done
+    measure "HAProxy, 1 thread, a log line per connection" "$PID" "$haproxy_port"; stop "$PID"
+  fi
+done
