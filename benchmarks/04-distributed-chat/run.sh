@@ -17,27 +17,7 @@ CHAT="$BUILD/solutions/04-distributed-chat/distributed_chat"
 }
 command -v redis-server >/dev/null || { echo "needs redis-server (./workshop doctor)" >&2; exit 2; }
 
-TMP="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# start NAME COMMAND...: runs it in the background, waits for its ready line, sets PORT.
-start() {
-  local name="$1"; shift
-  "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-  PIDS+=($!)
-  PORT=$(python3 "$ROOT/tools/wslib.py" wait-ready "$TMP/$name.out" "${PIDS[-1]}" 5) && return 0
-  echo "$name did not start: $(cat "$TMP/$name.err")" >&2
-  exit 1
-}
-
-free_port() { python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import wslib; print(wslib.free_port())' "$ROOT/tools"; }
+source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., free_port; stops them all at exit
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$TMP/redis.log" 2>&1 &

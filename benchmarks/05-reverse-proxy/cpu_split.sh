@@ -24,31 +24,12 @@ LOAD="${LOAD:-bulk}"
 }
 [ "$(nproc)" -ge 2 ] || { echo "needs two cores" >&2; exit 2; }
 
-TMP="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# start NAME CORE COMMAND...: runs it pinned, waits for its ready line, sets PORT and PID.
-start() {
-  local name="$1" core="$2"; shift 2
-  taskset -c "$core" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-  PID=$!
-  PIDS+=("$PID")
-  PORT=$(python3 "$ROOT/tools/wslib.py" wait-ready "$TMP/$name.out" "$PID" 5) && return 0
-  echo "$name did not start: $(cat "$TMP/$name.err")" >&2
-  exit 1
-}
+source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., free_port; stops them all at exit
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 share() { echo $(( ($2 - $1) * 100 / $(getconf CLK_TCK) * 100 / ($3 * 100) )); }  # % of a core
 
-start echo 1 "$BENCH" echo --port 0
+start echo taskset -c 1 "$BENCH" echo --port 0
 echo_pid=$PID echo_port=$PORT
 
 # measure NAME PROXY_PID PORT: one load run through PORT, with every process's share of a core
@@ -81,14 +62,14 @@ figure="MiB/s, 8 connections"
 echo "| proxy on core 0 | $figure | proxy (core 0) | echo backend | load tool | core 1 in all |"
 echo "|---|---:|---:|---:|---:|---:|"
 for round in $(seq "$ROUNDS"); do
-  start proxy 0 "$PROXY" --port 0 --backend "127.0.0.1:$echo_port"
+  start proxy taskset -c 0 "$PROXY" --port 0 --backend "127.0.0.1:$echo_port"
   measure "reverse_proxy (read + write)" "$PID" "$PORT"; stop "$PID"
   if [ "$LOAD" != short ]; then
-    start splice 0 "$BENCH" splice-proxy --port 0 --backend-port "$echo_port"
+    start splice taskset -c 0 "$BENCH" splice-proxy --port 0 --backend-port "$echo_port"
     measure "splice(2) (proxy_bench splice-proxy)" "$PID" "$PORT"; stop "$PID"
   fi
   if command -v haproxy >/dev/null; then
-    haproxy_port=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import wslib; print(wslib.free_port())' "$ROOT/tools")
+    haproxy_port=$(free_port)
     printf 'global\n  nbthread 1\n  maxconn 9000\n  log stderr format raw local0 info\ndefaults\n  mode tcp\n  log global\n  option tcplog\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\nlisten proxy\n  bind 127.0.0.1:%s\n  server echo 127.0.0.1:%s\n' \
       "$haproxy_port" "$echo_port" >"$TMP/haproxy.cfg"
     taskset -c 0 haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.err" 2>&1 &

@@ -20,28 +20,7 @@ PROXY="$BUILD/solutions/05-reverse-proxy/reverse_proxy"
   exit 2
 }
 
-TMP="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# start NAME COMMAND...: runs it in the background, waits for its ready line, sets PORT.
-# (Not called in $(...): a subshell would keep the pid to itself.)
-start() {
-  local name="$1"; shift
-  "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-  PIDS+=($!)
-  PORT=$(python3 "$ROOT/tools/wslib.py" wait-ready "$TMP/$name.out" "${PIDS[-1]}" 5) && return 0
-  echo "$name did not start: $(cat "$TMP/$name.err")" >&2
-  exit 1
-}
-
-free_port() { python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import wslib; print(wslib.free_port())' "$ROOT/tools"; }
+source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., free_port; stops them all at exit
 
 start echo "$BENCH" echo --port 0
 echo_port=$PORT
