@@ -2,6 +2,7 @@
 # processes they start in the background, and stopping them all, by pid, when the script ends.
 #   source "$ROOT/benchmarks/processes.sh"
 #   start echo taskset -c 1 "$BENCH" echo --port 0   # sets PORT (from its ready line) and PID
+#   stop "$PID"
 TMP="$(mktemp -d)"
 PIDS=()
 cleanup() {
@@ -22,6 +23,15 @@ start() {
   PORT=$(python3 "$ROOT/tools/wslib.py" wait-ready "$TMP/$name.out" "$PID" 5) && return 0
   echo "$name did not start: $(cat "$TMP/$name.err")" >&2
   exit 1
+}
+
+# stop PID: stops one of them now (and forgets it, so the cleanup never signals a reused pid).
+stop() {
+  local pid="$1" kept=() other
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for other in "${PIDS[@]}"; do [ "$other" = "$pid" ] || kept+=("$other"); done
+  PIDS=("${kept[@]}")
 }
 
 free_port() { python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import wslib; print(wslib.free_port())' "$ROOT/tools"; }

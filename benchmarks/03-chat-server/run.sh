@@ -14,37 +14,18 @@ for program in "$SERVER" "$LOAD"; do
   [ -x "$program" ] || { echo "run.sh: no $program: build the release preset first" >&2; exit 2; }
 done
 
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-start_server() {
-  "$SERVER" --port 0 >"$work/out" 2>"$work/err" &
-  server_pid=$!
-  port=$(python3 "$ROOT/tools/wslib.py" wait-ready "$work/out" "$server_pid" 5) ||
-    { echo "run.sh: chat_server did not start" >&2; exit 1; }
-}
-
-stop_server() {
-  kill -TERM "$server_pid"
-  wait "$server_pid" || true
-  server_pid=""
-}
+source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
 
 # scenario SENDERS RECEIVERS LINES BYTES [extra chat_load flags]
 scenario() {
   local senders=$1 receivers=$2 lines=$3 bytes=$4
   shift 4
-  start_server
+  start chat_server "$SERVER" --port 0
   local result hwm
-  result=$("$LOAD" --server "127.0.0.1:$port" --senders "$senders" --receivers "$receivers" \
+  result=$("$LOAD" --server "127.0.0.1:$PORT" --senders "$senders" --receivers "$receivers" \
     --lines "$lines" --bytes "$bytes" "$@")
-  hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
-  stop_server
+  hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$PID/status")
+  stop "$PID"
   echo "${result%\}},\"server_vmhwm_kib\":$hwm}"
 }
 

@@ -17,7 +17,7 @@ CHAT="$BUILD/solutions/04-distributed-chat/distributed_chat"
 }
 command -v redis-server >/dev/null || { echo "needs redis-server (./workshop doctor)" >&2; exit 2; }
 
-source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., free_port; stops them all at exit
+source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$TMP/redis.log" 2>&1 &

@@ -24,8 +24,7 @@ LOAD="${LOAD:-bulk}"
 }
 [ "$(nproc)" -ge 2 ] || { echo "needs two cores" >&2; exit 2; }
 
-source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., free_port; stops them all at exit
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 share() { echo $(( ($2 - $1) * 100 / $(getconf CLK_TCK) * 100 / ($3 * 100) )); }  # % of a core
 

@@ -20,7 +20,7 @@ PROXY="$BUILD/solutions/05-reverse-proxy/reverse_proxy"
   exit 2
 }
 
-source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., free_port; stops them all at exit
+source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
 
 start echo "$BENCH" echo --port 0
 echo_port=$PORT
