@@ -1,6 +1,7 @@
 # Sourced by the benchmarks' shell scripts (after they set ROOT): a temporary folder, the
 # processes they start in the background, and stopping them all, by pid, when the script ends.
 #   source "$ROOT/benchmarks/processes.sh"
+#   need_built "bench_05_proxy solutions_05_reverse_proxy" "$BENCH" "$PROXY"   # or exit 2
 #   start echo taskset -c 1 "$BENCH" echo --port 0   # sets PORT (from its ready line) and PID
 #   stop "$PID"
 TMP="$(mktemp -d)"
@@ -32,6 +33,16 @@ stop() {
   wait "$pid" 2>/dev/null || true
   for other in "${PIDS[@]}"; do [ "$other" = "$pid" ] || kept+=("$other"); done
   PIDS=("${kept[@]}")
+}
+
+# need_built TARGETS PROGRAM...: exits 2, saying how to build TARGETS, unless every PROGRAM is built.
+need_built() {
+  local targets="$1" program; shift
+  for program in "$@"; do
+    [ -x "$program" ] && continue
+    echo "no $program: build first: cmake --preset release && cmake --build --preset release --target $targets" >&2
+    exit 2
+  done
 }
 
 free_port() { python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import wslib; print(wslib.free_port())' "$ROOT/tools"; }

@@ -11,13 +11,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${BUILD:-$ROOT/build-release}"
 LOAD="$BUILD/benchmarks/03-chat-server/chat_load"
 CHAT="$BUILD/solutions/04-distributed-chat/distributed_chat"
-[ -x "$LOAD" ] && [ -x "$CHAT" ] || {
-  echo "build first: cmake --preset release && cmake --build --preset release --target bench_03_chat_load solutions_04_distributed_chat" >&2
-  exit 2
-}
-command -v redis-server >/dev/null || { echo "needs redis-server (./workshop doctor)" >&2; exit 2; }
-
 source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
+need_built "bench_03_chat_load solutions_04_distributed_chat" "$LOAD" "$CHAT"
+command -v redis-server >/dev/null || { echo "needs redis-server (./workshop doctor)" >&2; exit 2; }
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$TMP/redis.log" 2>&1 &

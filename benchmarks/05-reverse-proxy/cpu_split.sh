@@ -18,15 +18,12 @@ ROUNDS="${ROUNDS:-2}"
 BENCH="$BUILD/benchmarks/05-reverse-proxy/proxy_bench"
 PROXY="${PROXY:-$BUILD/solutions/05-reverse-proxy/reverse_proxy}"
 LOAD="${LOAD:-bulk}"
-[ -x "$BENCH" ] && [ -x "$PROXY" ] || {
-  echo "build first: cmake --preset release && cmake --build --preset release --target bench_05_proxy solutions_05_reverse_proxy" >&2
-  exit 2
-}
+source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
+need_built "bench_05_proxy solutions_05_reverse_proxy" "$BENCH" "$PROXY"
 [ "$(nproc)" -ge 2 ] || { echo "needs two cores" >&2; exit 2; }
 
-source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-share() { echo $(( ($2 - $1) * 100 / $(getconf CLK_TCK) * 100 / ($3 * 100) )); }  # % of a core
+share() { echo $(( ($2 - $1) * 100 / ($(getconf CLK_TCK) * $3) )); }  # TICKS0 TICKS1 SECONDS: % of a core
 
 start echo taskset -c 1 "$BENCH" echo --port 0
 echo_pid=$PID echo_port=$PORT

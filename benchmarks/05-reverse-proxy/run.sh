@@ -15,12 +15,8 @@ SECONDS_EACH="${SECONDS_EACH:-3}"
 ROUNDS="${ROUNDS:-3}"
 BENCH="$BUILD/benchmarks/05-reverse-proxy/proxy_bench"
 PROXY="$BUILD/solutions/05-reverse-proxy/reverse_proxy"
-[ -x "$BENCH" ] && [ -x "$PROXY" ] || {
-  echo "build first: cmake --preset release && cmake --build --preset release --target bench_05_proxy solutions_05_reverse_proxy" >&2
-  exit 2
-}
-
 source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
+need_built "bench_05_proxy solutions_05_reverse_proxy" "$BENCH" "$PROXY"
 
 start echo "$BENCH" echo --port 0
 echo_port=$PORT
