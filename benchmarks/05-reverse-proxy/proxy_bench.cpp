@@ -3,7 +3,8 @@
 //
 //   proxy_bench echo [--port N]                         an echo server (ready line on stdout)
 //   proxy_bench throughput --port N [--connections C] [--seconds S] [--chunk BYTES]
-//       C connections each send bulk bytes and read the echo; prints echoed MiB/s in all
+//       C connections each send bulk bytes and read the echo; prints echoed MiB/s in all, and
+//       the slowest and the fastest connection's MiB/s
 //   proxy_bench splice-proxy --backend-port P [--port N]
 //       an experiment: reverse_proxy's pipe() with Linux splice(2) instead of a user-space buffer
 //   proxy_bench connections --port N [--threads T] [--seconds S]
@@ -16,9 +17,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
@@ -179,7 +182,7 @@ struct run_window {
 
 int run_throughput(std::uint16_t port, int connections, double seconds, std::size_t chunk) {
   run_window window;
-  std::atomic<std::uint64_t> echoed{0};
+  std::vector<std::atomic<std::uint64_t>> echoed(static_cast<std::size_t>(connections));
   std::vector<int> fds;
   std::vector<std::thread> threads;
   for (int i = 0; i < connections; ++i) {
@@ -195,18 +198,30 @@ int run_throughput(std::uint16_t port, int connections, double seconds, std::siz
       }
       ::shutdown(fd, SHUT_WR);
     });
-    threads.emplace_back([fd, &window, &echoed] {  // reader
+    threads.emplace_back([fd, &window, &mine = echoed[static_cast<std::size_t>(i)]] {  // reader
       std::vector<char> bytes(256 * 1024);
       for (ssize_t n; (n = ::recv(fd, bytes.data(), bytes.size(), 0)) > 0;) {
-        if (window.counting) echoed += static_cast<std::uint64_t>(n);
+        if (window.counting) mine += static_cast<std::uint64_t>(n);
       }
     });
   }
   window.run(seconds);
   for (auto& thread : threads) thread.join();
   for (const int fd : fds) ::close(fd);
-  const double mib_per_s = static_cast<double>(echoed) / seconds / (1 << 20);
-  std::printf("throughput connections=%d chunk=%zu MiB/s=%.0f\n", connections, chunk, mib_per_s);
+  // In all, and the slowest and fastest connection's share: a proxy that served one connection
+  // while the others waited could post a fine total.
+  std::uint64_t total = 0, slowest = UINT64_MAX, fastest = 0;
+  for (const auto& bytes : echoed) {
+    total += bytes;
+    slowest = std::min<std::uint64_t>(slowest, bytes);
+    fastest = std::max<std::uint64_t>(fastest, bytes);
+  }
+  const auto mib_per_s = [seconds](std::uint64_t bytes) {
+    return static_cast<double>(bytes) / seconds / (1 << 20);
+  };
+  std::printf("throughput connections=%d chunk=%zu MiB/s=%.0f slowest_connection=%.0f "
+              "fastest_connection=%.0f\n",
+              connections, chunk, mib_per_s(total), mib_per_s(slowest), mib_per_s(fastest));
   return 0;
 }
 
