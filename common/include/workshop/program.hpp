@@ -102,7 +102,8 @@ class client_gate {
 // Writes `line` to stderr with one write(2) (more only if the kernel takes part of it).
 void write_log_line(std::string_view line);
 
-// Writes one log line to stderr: log("client ", id, " left").
+// Writes one log line to stderr: log("client ", id, " left"). Parts only, no manipulators
+// (std::hex, std::setw...): the stream is reused, so their state would carry into later lines.
 template <typename... Parts>
 void log(const Parts&... parts) {
   thread_local std::ostringstream line;  // reused: a proxy logs every connection
