@@ -3,6 +3,7 @@
 #   source "$ROOT/benchmarks/processes.sh"
 #   need_built "bench_05_proxy solutions_05_reverse_proxy" "$BENCH" "$PROXY"   # or exit 2
 #   start echo taskset -c 1 "$BENCH" echo --port 0   # sets PORT (from its ready line) and PID
+#   start_haproxy "$echo_port" taskset -c 0          # the same, for HAProxy in front of a backend
 #   stop "$PID"
 TMP="$(mktemp -d)"
 PIDS=()
@@ -33,6 +34,27 @@ stop() {
   wait "$pid" 2>/dev/null || true
   for other in "${PIDS[@]}"; do [ "$other" = "$pid" ] || kept+=("$other"); done
   PIDS=("${kept[@]}")
+}
+
+# start_haproxy BACKEND_PORT [taskset -c N]: HAProxy in TCP mode in front of 127.0.0.1:BACKEND_PORT,
+# configured as compare.py runs it (one thread, a log line per connection on stderr, as
+# docs/programs.md asks of our proxy); sets PORT and PID once it accepts.
+start_haproxy() {
+  local backend="$1"; shift
+  PORT=$(free_port)
+  printf 'global\n  nbthread 1\n  maxconn 9000\n  log stderr format raw local0 info\ndefaults\n  mode tcp\n  log global\n  option tcplog\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\nlisten proxy\n  bind 127.0.0.1:%s\n  server echo 127.0.0.1:%s\n' \
+    "$PORT" "$backend" >"$TMP/haproxy.cfg"
+  "$@" haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.out" 2>"$TMP/haproxy.err" &
+  PID=$!
+  PIDS+=("$PID")
+  local _
+  for _ in $(seq 100); do  # ready once it accepts
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "haproxy did not start: $(cat "$TMP/haproxy.err")" >&2
+  exit 1
 }
 
 # need_built TARGETS PROGRAM...: exits 2, saying how to build TARGETS, unless every PROGRAM is built.

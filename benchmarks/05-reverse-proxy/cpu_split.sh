@@ -72,13 +72,7 @@ for round in $(seq "$ROUNDS"); do
     measure "splice(2) (proxy_bench splice-proxy)" "$PID" "$PORT"; stop "$PID"
   fi
   if command -v haproxy >/dev/null; then
-    haproxy_port=$(free_port)
-    printf 'global\n  nbthread 1\n  maxconn 9000\n  log stderr format raw local0 info\ndefaults\n  mode tcp\n  log global\n  option tcplog\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\nlisten proxy\n  bind 127.0.0.1:%s\n  server echo 127.0.0.1:%s\n' \
-      "$haproxy_port" "$echo_port" >"$TMP/haproxy.cfg"
-    taskset -c 0 haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.err" 2>&1 &
-    PID=$!
-    PIDS+=("$PID")
-    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$haproxy_port") 2>/dev/null && break; sleep 0.05; done
-    measure "HAProxy, 1 thread, a log line per connection" "$PID" "$haproxy_port"; stop "$PID"
+    start_haproxy "$echo_port" taskset -c 0
+    measure "HAProxy, 1 thread, a log line per connection" "$PID" "$PORT"; stop "$PID"
   fi
 done

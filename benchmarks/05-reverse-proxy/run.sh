@@ -28,28 +28,8 @@ targets=("direct (the ceiling):$echo_port" "reverse_proxy:$proxy_port"
          "pipe() with splice(2) (experiment):$splice_port")
 
 if command -v haproxy >/dev/null; then
-  haproxy_port=$(free_port)
-  cat >"$TMP/haproxy.cfg" <<CFG
-global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode tcp
-  timeout connect 1s
-  timeout client 60s
-  timeout server 60s
-listen proxy
-  bind 127.0.0.1:$haproxy_port
-  balance roundrobin
-  server echo 127.0.0.1:$echo_port
-CFG
-  haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.err" 2>&1 &
-  PIDS+=($!)
-  for i in $(seq 100); do  # ready once it accepts
-    (exec 3<>"/dev/tcp/127.0.0.1/$haproxy_port") 2>/dev/null && break
-    sleep 0.05
-  done
-  targets+=("HAProxy $(haproxy -v | sed -n '1s/HAProxy version \([0-9.]*\).*/\1/p'), 1 thread:$haproxy_port")
+  start_haproxy "$echo_port"
+  targets+=("HAProxy $(haproxy -v | sed -n '1s/HAProxy version \([0-9.]*\).*/\1/p'), 1 thread, a log line per connection:$PORT")
 fi
 
 field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p"; }
