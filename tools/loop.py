@@ -4,7 +4,7 @@ Each lesson's tests are one Catch2 executable (build/tests/NN-name/test_NN); its
 tags [stepK] (or a group's tag: [conventions], [blocking]). A case belongs to the LAST step it is
 tagged with: [step1][step4] needs steps 1 to 4, so it counts (and its hint comes) from step 4.
 A check builds only the lesson's program and its test executable, runs the tests once with
-Catch2's XML reporter, and keeps the results in .workshop/results/ for `status` and `hint`.
+our results file (--results: a JSON line per case), and keeps the results in .workshop/results/ for `status` and `hint`.
 
 HINTS.md, per lesson: `## Step K: title` (or `## Conventions`, named like the tag), a line
 `Tests: \u0060name\u0060, ...`, then `### Tier 1`, `### Tier 2`, ... climbing from the idea to the code.
@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 
 sys.dont_write_bytecode = True  # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -85,7 +84,7 @@ def lesson_targets(folder):
     return program, [f"lessons_{folder[:2]}_{program}", f"test_{folder[:2]}"]
 
 
-# ---- running the tests and reading Catch2's XML ----
+# ---- running the tests and reading their results ----
 
 
 class Case:
@@ -137,70 +136,37 @@ def test_command(folder):
             "--lesson-readme", f"lessons/{folder}/README.md"]
 
 
-def failure_text(element):
-    """What one failed assertion says: a story's message as it is, an expression with its
-    expansion, an exception's text; the test's file and line for the latter two."""
-    where = element.get("filename", "")
-    where = f"{shown(where)}:{element.get('line', '')}" if where else ""
-    if element.tag == "Expression":
-        original = (element.findtext("Original") or "").strip()
-        expanded = (element.findtext("Expanded") or "").strip()
-        text = f"{element.get('type', 'CHECK')}( {original} )"
-        if expanded and expanded != original:
-            text += f"\nwith expansion:\n  {expanded}"
-        return f"the test: {where}\n{text}"
-    message = (element.text or "").strip("\n")
-    if element.tag == "Failure" and where.startswith("tests/support/src/story.cpp"):
-        return message  # the story: what was sent, what came back, what was expected
-    kind = {"Exception": "an exception", "FatalErrorCondition": "a fatal error"}.get(
-        element.tag, "failed")
-    return f"the test: {where}\n{kind}: {message}"
-
-
-def parse_results(xml_text):
-    """[Case] from Catch2's XML; a run cut short (a crash) still gives the cases it finished,
-    and the one it was in the middle of counts as failed."""
-    cases = []
-    for match in re.finditer(r"<TestCase .*?(?:</TestCase>|\Z)", xml_text, re.S):
-        chunk = match.group(0)
-        if not chunk.endswith("</TestCase>"):
-            chunk += "</TestCase>"
+def parse_results(lines):
+    """[Case] from the test executable's --results file (a JSON line when a case starts, and
+    another when it ends; tests/support/src/main.cpp). A case that started and never ended
+    (the executable died in it) counts as failed."""
+    cases = {}
+    for line in lines:
         try:
-            element = ET.fromstring(chunk)
-        except ET.ParseError:
-            head = re.match(r'<TestCase name="([^"]*)"(?: tags="([^"]*)")?', chunk)
-            if head:
-                name = ET.fromstring(f'<x a="{head.group(1)}"/>').get("a")
-                cases.append(Case(name, re.findall(r"\[([^\]]+)\]", head.group(2) or ""),
-                                  False, ["the test executable stopped in the middle of this case"]))
+            data = json.loads(line)
+        except ValueError:
             continue
-        result = element.find("OverallResult")
-        passed = result is not None and result.get("success") == "true"
-        failures = [failure_text(e) for e in element.iter()
-                    if e.tag in ("Expression", "Failure", "Exception", "FatalErrorCondition")
-                    and e.get("success", "false") != "true"]
-        if not passed and not failures:
-            failures = ["the test executable stopped in the middle of this case"]
-        seconds = float(result.get("durationInSeconds", 0) or 0) if result is not None else 0.0
-        where = f"{shown(element.get('filename', ''))}:{element.get('line', '')}"
-        cases.append(Case(element.get("name", ""),
-                          re.findall(r"\[([^\]]+)\]", element.get("tags", "")),
-                          passed, failures, seconds, where))
-    return cases
+        if data.get("passed") is None:
+            data["passed"] = False
+            data["failures"] = ["the test executable stopped in the middle of this case"]
+        where = data.get("where", "")
+        data["where"] = shown(where)
+        data["failures"] = [f.replace(ROOT + "/", "") for f in data.get("failures", [])]
+        cases[data["name"]] = Case.from_json(data)
+    return list(cases.values())
 
 
 def run_tests(folder, spec=None):
     """Runs the lesson's tests once (all, or those of `spec`) against the student's program."""
     with tempfile.TemporaryDirectory(prefix="workshop.") as work:
-        xml_path = os.path.join(work, "results.xml")
-        command = test_command(folder) + ([spec] if spec else []) + ["-r", "xml", "-o", xml_path,
-                                                                      "-d", "yes"]
+        results = os.path.join(work, "results.jsonl")
+        command = test_command(folder) + ([spec] if spec else []) + ["--results", results]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, errors="replace")
-        xml_text = ""
-        if os.path.exists(xml_path):
-            with open(xml_path, errors="replace") as xml_file:
-                xml_text = xml_file.read()
-    cases = parse_results(xml_text)
+        lines = []
+        if os.path.exists(results):
+            with open(results, errors="replace") as file:
+                lines = file.readlines()
+    cases = parse_results(lines)
     if not cases:
         sys.stderr.write(done.stdout + done.stderr)
     return cases
@@ -745,14 +711,18 @@ def cmd_list(args):
 
 
 def requirements():
-    """[(package, command or None, needed by, what for)] from tools/requirements.txt."""
+    """[(package, command or None, needed by, what for)] from tools/requirements.txt, the lines
+    for this release (NAME@release)."""
+    from wslib import packages_here
     rows = []
     with open(os.path.join(ROOT, "tools", "requirements.txt")) as listed:
         for line in listed:
             if line.strip() and not line.startswith("#"):
                 package, command, need, what = line.split(None, 3)
                 rows.append((package, None if command == "-" else command, need, what.strip()))
-    return rows
+    here = set(packages_here([package for package, _, _, _ in rows]))
+    return [(package.partition("@")[0], command, need, what) for package, command, need, what in rows
+            if package.partition("@")[0] in here]
 
 
 def quiet(command, stdin=""):
@@ -775,7 +745,10 @@ def detail(package, command):
             return version + ", C++20 coroutines (asio::awaitable compiles)"
         return version + (", C++20 coroutines" if compiles[1]
                           else ": NO C++20 coroutines (need g++ 11+)")
-    headers = {"catch2": ("/usr/include/catch2/catch.hpp", "CATCH_VERSION_"),
+    catch2 = ("/usr/include/catch2/catch_version_macros.hpp"
+              if os.path.exists("/usr/include/catch2/catch_version_macros.hpp")
+              else "/usr/include/catch2/catch.hpp", "CATCH_VERSION_")
+    headers = {"catch2": catch2, "libcatch2-dev": catch2,
                "libcli11-dev": ("/usr/include/CLI/Version.hpp", "CLI11_VERSION_"),
                "nlohmann-json3-dev": ("/usr/include/nlohmann/json.hpp", "NLOHMANN_JSON_VERSION_")}
     if package in headers and os.path.exists(headers[package][0]):
@@ -799,9 +772,33 @@ def detail(package, command):
     return ""
 
 
+# The versions CI builds and tests with: Debian 12 (bookworm) and Debian 13 (trixie).
+TESTED = {"g++": ("12.", "14."), "cmake": ("3.25.", "3.31."), "libasio-dev": ("1.22.", "1.30."),
+          "libhiredis-dev": ("0.14.", "1.2."), "catch2": ("2.13.",), "libcatch2-dev": ("3.7.",),
+          "redis-server": ("7.0.", "8.0."), "python3": ("3.11.", "3.13.")}
+
+
+def distribution():
+    """("Debian GNU/Linux 13 (trixie)", tested?) from /etc/os-release."""
+    fields = {}
+    try:
+        with open("/etc/os-release") as release:
+            for line in release:
+                key, _, value = line.strip().partition("=")
+                fields[key] = value.strip('"')
+    except OSError:
+        pass
+    tested = fields.get("ID") == "debian" and fields.get("VERSION_CODENAME") in ("bookworm", "trixie")
+    return fields.get("PRETTY_NAME", "an unknown system (no /etc/os-release)"), tested
+
+
 def cmd_doctor(args):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from wslib import missing_packages
+    name, tested = distribution()
+    say(f"this is {name}: " + ("CI tests the workshop on it" if tested else
+        "NOT one CI tests (Debian 12 and 13 are); it may work, and the container does "
+        "(README: On macOS or Windows)"))
     say("checking what the workshop needs (tools/requirements.txt says who installs what)")
     rows = requirements()
     not_installed = set(missing_packages([p for p, c, _, _ in rows if c is None]))
@@ -813,7 +810,12 @@ def cmd_doctor(args):
         name = command or package
         if present:
             extra = detail(package, command)
-            print(f"  ok        {name:<20} {what}" + (f"  [{extra}]" if extra else ""))
+            untested = (package in TESTED and extra[:1].isdigit()
+                        and not extra.startswith(TESTED[package]))
+            print(f"  {'WARNING' if untested else 'ok':<9} {name:<20} {what}"
+                  + (f"  [{extra}]" if extra else "")
+                  + (f"  (CI tests {' and '.join(v + 'x' for v in TESTED[package])})"
+                     if untested else ""))
         elif need in ("tools", "build"):
             print(f"  MISSING   {name:<20} {what}  (package {package})")
             fix_now.append(package)

@@ -6,6 +6,7 @@ Standard library only: a bare Debian 12 has python3 once ./workshop installed it
 From a shell script:  port=$(python3 tools/wslib.py wait-ready FILE PID [SECONDS])
 """
 import glob
+import json
 import os
 import re
 import shutil
@@ -34,28 +35,28 @@ def die(message, code=2):
     sys.exit(code)
 
 
+INSTALL = os.path.join(ROOT, "tools", "install.sh")  # the one package installer
+
+
+def packages_here(names):
+    """The package names tools/install.sh picks for this release from `names` (NAME@release:
+    only on that release; "needed by" words of tools/requirements.txt stand for their packages)."""
+    listed = subprocess.run([INSTALL, "--list", *names], capture_output=True, text=True, check=True)
+    return listed.stdout.split()
+
+
 def missing_packages(packages):
-    """The Debian packages of the list that are not installed (one dpkg-query for all)."""
+    """Those of `packages` that are not installed (tools/install.sh --missing)."""
     if not packages:
         return []
-    listed = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Status}\n"] + list(packages),
-                            capture_output=True, text=True).stdout
-    installed = {line.split()[0] for line in listed.splitlines()
-                 if line.endswith("install ok installed")}
-    return [package for package in packages if package not in installed]
+    listed = subprocess.run([INSTALL, "--missing", *packages], capture_output=True, text=True,
+                            check=True)
+    return listed.stdout.split()
 
 
 def install_packages(packages, why):
-    """Installs whichever of `packages` are missing, saying what and why (sudo when not root)."""
-    missing = missing_packages(packages)
-    if not missing:
-        return
-    say(f"installing {' '.join(missing)} ({why})")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=environment)
-    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + missing,
-                   check=True, env=environment, stdout=subprocess.DEVNULL)
+    """Installs whichever of `packages` are missing, saying what and why (tools/install.sh)."""
+    subprocess.run([INSTALL, "--why", why, *packages], check=True)
 
 
 # ---- lessons, their programs and their tests: found from the files, wherever they live ----
@@ -128,18 +129,10 @@ def catch_spec(name):
 
 
 def list_cases(test_binary):
-    """[(name, [tags])] from Catch2's --list-tests."""
-    # Catch2 2.x exits with the number of cases it listed, so the exit code says nothing here.
-    text = subprocess.run([test_binary, "--list-tests"], capture_output=True, text=True).stdout
-    cases = []
-    for line in text.splitlines():
-        if line.startswith("      ") and cases and line.strip().startswith("["):
-            cases[-1][1].extend(re.findall(r"\[([^\]]+)\]", line))
-        elif line.startswith("  ") and not line.startswith("   "):
-            cases.append((line.strip(), []))
-        elif line.startswith("    ") and cases and not line.strip().startswith("["):
-            cases[-1] = (cases[-1][0] + " " + line.strip(), cases[-1][1])  # a wrapped name
-    return cases
+    """[(name, [tags])]: the test executable's --list-cases (tests/support/src/main.cpp)."""
+    text = subprocess.run([test_binary, "--list-cases"], capture_output=True, text=True,
+                          check=True).stdout
+    return [(case["name"], case["tags"]) for case in map(json.loads, text.splitlines())]
 
 
 def wait_ready(path, pid, timeout=15.0):

@@ -11,7 +11,6 @@
 
 using asio::awaitable;
 using asio::use_awaitable;
-using asio::experimental::as_tuple;
 using asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
@@ -34,19 +33,19 @@ double ms_between(clock_type::time_point from, clock_type::time_point to) {
 awaitable<void> one_client(tcp::endpoint server, clock_type::time_point run_start,
                            client_result& result) {
   tcp::socket socket{co_await asio::this_coro::executor};
-  auto [connect_error] = co_await socket.async_connect(server, as_tuple(use_awaitable));
+  auto [connect_error] = co_await socket.async_connect(server, workshop::use_tuple);
   if (connect_error) co_return;
   const auto asked = clock_type::now();
   result.connect_ms = ms_between(run_start, asked);
 
   static const std::string request = "GET / HTTP/1.1\r\nHost: hello\r\nConnection: close\r\n\r\n";
   auto [write_error, written] =
-      co_await asio::async_write(socket, asio::buffer(request), as_tuple(use_awaitable));
+      co_await asio::async_write(socket, asio::buffer(request), workshop::use_tuple);
   if (write_error) co_return;
 
   std::string answer;
   auto [read_error, read] =
-      co_await asio::async_read(socket, asio::dynamic_buffer(answer), as_tuple(use_awaitable));
+      co_await asio::async_read(socket, asio::dynamic_buffer(answer), workshop::use_tuple);
   if (read_error != asio::error::eof) co_return;  // async_read ends only at end-of-file here
   result.answer_ms = ms_between(asked, clock_type::now());
   result.ok = whole_answer(answer);

@@ -145,7 +145,7 @@ awaitable<void> discard_incoming(tcp::socket& socket) {
   std::vector<char> chunk(64 * 1024);
   while (true) {
     auto [error, count] = co_await socket.async_read_some(
-        asio::buffer(chunk), asio::experimental::as_tuple(use_awaitable));
+        asio::buffer(chunk), workshop::use_tuple);
     if (error) co_return;
   }
 }
@@ -157,7 +157,7 @@ awaitable<void> sender(tcp::socket socket, int id, const options& opts, int& sen
   ++senders_done;
   // Keep the socket (and so the sender's place in the room) until the run ends.
   asio::steady_timer hold{socket.get_executor(), std::chrono::hours{1}};
-  co_await hold.async_wait(asio::experimental::as_tuple(use_awaitable));
+  co_await hold.async_wait(workshop::use_tuple);
 }
 
 std::uint32_t percentile(std::vector<std::uint32_t>& values, double p) {

@@ -31,7 +31,7 @@ using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
-constexpr auto with_error = asio::experimental::as_tuple(use_awaitable);
+constexpr auto with_error = workshop::use_tuple;
 
 // ---- the echo backend: the same read-then-write-all loop as the proxy's pipe() ----
 

@@ -3,10 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <map>
 #include <thread>
+#include <utility>
 
+#include "testing/catch.hpp"
 #include "testing/conventions.hpp"
 #include "testing/workshop_test.hpp"
 

@@ -1,9 +1,9 @@
 // Lesson 02: tcp_server writes "Hello\n", then "world\n", then closes its side.
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
 
+#include "testing/catch.hpp"
 #include "testing/conventions.hpp"
 #include "testing/workshop_test.hpp"
 

@@ -2,11 +2,11 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <cstdio>
 #include <map>
 #include <thread>
 
+#include "testing/catch.hpp"
 #include "testing/conventions.hpp"
 #include "testing/workshop_test.hpp"
 

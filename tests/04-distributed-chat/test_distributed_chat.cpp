@@ -2,10 +2,10 @@
 // Each test starts its own redis-server (see testing/redis.hpp) and one or two chat servers.
 #include <poll.h>
 
-#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "testing/catch.hpp"
 #include "testing/conventions.hpp"
 #include "testing/redis.hpp"
 #include "testing/workshop_test.hpp"

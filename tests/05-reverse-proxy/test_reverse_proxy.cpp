@@ -4,7 +4,6 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "testing/catch.hpp"
 #include "testing/backends.hpp"
 #include "testing/conventions.hpp"
 #include "testing/redis.hpp"

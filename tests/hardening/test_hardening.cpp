@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <catch2/catch.hpp>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -17,6 +16,7 @@
 #include <random>
 #include <thread>
 
+#include "testing/catch.hpp"
 #include "testing/backends.hpp"
 #include "testing/redis.hpp"
 #include "testing/workshop_test.hpp"

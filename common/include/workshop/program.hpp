@@ -5,7 +5,11 @@
 
 #include <CLI/CLI.hpp>
 #include <asio.hpp>
+#if __has_include(<asio/as_tuple.hpp>)  // Asio 1.24 on: as_tuple left experimental/
+#include <asio/as_tuple.hpp>
+#else  // Asio 1.22 (Debian 12)
 #include <asio/experimental/as_tuple.hpp>
+#endif
 #include <cstdint>
 #include <functional>
 #include <iostream>
@@ -26,7 +30,11 @@ namespace workshop {
 //   if (error) break;  // this client is done; the server goes on
 // Lessons 01 and 02 start with plain asio::use_awaitable, which throws std::system_error, and
 // catch it once at the top of the client's coroutine; from the first read on they use this.
+#if __has_include(<asio/as_tuple.hpp>)
+inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+#else
 inline constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+#endif
 
 struct listen_address {
   std::string host = "127.0.0.1";  // --host: 0.0.0.0 opens it to the class

@@ -1,7 +1,7 @@
 // The [conventions] cases every lesson's program passes, written once: workshop_lesson_tests
 // links this file into each lesson's test executable (tests/CMakeLists.txt).
-#include <catch2/catch.hpp>
 
+#include "testing/catch.hpp"
 #include "testing/conventions.hpp"
 #include "testing/workshop_test.hpp"
 

@@ -1,8 +1,8 @@
 #include "testing/conventions.hpp"
 
-#include <catch2/catch.hpp>
 #include <csignal>
 
+#include "testing/catch.hpp"
 #include "testing/workshop_test.hpp"
 
 namespace testing {

@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -13,7 +12,9 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
+#include "testing/catch.hpp"
 #include "testing/workshop_test.hpp"
 
 namespace testing {

@@ -1,9 +1,9 @@
 // The story of a test: a numbered transcript of its steps, printed when it fails.
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <mutex>
 #include <sstream>
 
+#include "testing/catch.hpp"
 #include "testing/workshop_test.hpp"
 
 namespace testing {
