@@ -567,10 +567,9 @@ def cmd_status(args):
     for folder in folders:
         saved = load_results(folder)
         stale = bool(saved) and saved.get("fingerprint") != fingerprint(folder)
-        if "--rerun" in found or not saved or not saved.get("complete"):
+        if "--rerun" in found:  # without it, status only reads what earlier checks recorded
             nn = folder[:2]
-            say(f"lesson {nn}: building and running its tests"
-                + ("" if "--rerun" in found else " (no results kept from an earlier run)"))
+            say(f"lesson {nn}: building and running its tests")
             print_before = fingerprint(folder)
             _, targets = lesson_targets(folder)
             if build(targets, os.path.join(BUILD, f"last-status-{nn}.log")):
@@ -580,7 +579,7 @@ def cmd_status(args):
             saved, stale = load_results(folder), False
         rows.append((folder, saved, stale))
 
-    cases_of = {f: [Case.from_json(c) for c in s["cases"]] for f, s, _ in rows}
+    cases_of = {f: [Case.from_json(c) for c in s["cases"]] for f, s, _ in rows if s}
     max_step = max([c.step for cs in cases_of.values() for c in cs if isinstance(c.step, int)],
                    default=0)
     print()
@@ -591,6 +590,9 @@ def cmd_status(args):
         nn = folder[:2]
         line = f"{nn + ' ' + folder[3:] + (' *' if stale else ''):<24}"
         any_stale = any_stale or stale
+        if not saved:
+            print(line + f"not started: ./workshop check {nn}")
+            continue
         if saved.get("build") == "failed":
             print(line + f"does not compile: ./workshop check {nn} shows the error")
             continue
@@ -619,9 +621,9 @@ def cmd_status(args):
           "and the like).")
     if any_stale:
         print("*: edited since these results: ./workshop check NN (or status --rerun) runs it again.")
-    when = max(s.get("when", 0) for _, s, _ in rows)
-    print(f"From the last runs (latest {time.strftime('%H:%M', time.localtime(when))}); "
-          "./workshop status --rerun builds and runs them all now.")
+    when = max((s.get("when", 0) for _, s, _ in rows if s), default=0)
+    print((f"From the last runs (latest {time.strftime('%H:%M', time.localtime(when))}); "
+           if when else "Nothing checked yet; ") + "./workshop status --rerun builds and runs them all now.")
     return 0
 
 
@@ -847,7 +849,7 @@ LIST_END = "<!-- tests:end -->"
 
 
 def test_list(folder, build):
-    """The markdown list of the lesson's tests by step, from its executable's --list-tests."""
+    """The markdown list of the lesson's tests by step, from its executable's --list-cases."""
     from wslib import list_cases
     binary = built(build, "tests", folder, f"test_{folder[:2]}")
     if not os.path.exists(binary):
