@@ -20,24 +20,24 @@ using asio::use_awaitable;
 using asio::ip::tcp;
 using std::chrono::milliseconds;
 
-// Steps 4 and 5: the head and Hello at once; World after the delay, from a timer.
+// Steps 4 and 5: the head and Hello at once; World one delay later.
 awaitable<void> http_session::answer(const http::request_head& request) {
   drop_after(settings_.delay + settings_.idle_timeout);  // a client that stops reading is dropped
 
   const bool head_only = request.method == "HEAD";  // a HEAD request gets the head alone
-  // TODO step 4: res.writeHead(...); res.write("Hello\n"): the head and (unless head_only)
-  //              the Hello part, in one write, from a string that lives until it completes.
-  //              (tests: "Hello comes at once as the first chunk", "HEAD gets the head and no
-  //              body")
+  // TODO step 4: res.writeHead(...); res.write("Hello\n"): the client receives the answer's
+  //              head and the Hello part at once, in one piece; a HEAD request gets the head
+  //              alone. (tests: "Hello comes at once as the first chunk", "HEAD gets the head and
+  //              no body"; README: Coroutines: the same thing, written top to bottom)
   if (head_only) co_return;
 
-  // TODO step 5: setTimeout(function(){ res.end("World\n"); }, 1000): wait settings_.delay
-  //              without blocking the thread, then write the World part and the last chunk.
-  //              With --delay-ms 0 nothing waits between them: put World in Hello's write
-  //              instead (one system call, not two). (tests: "World comes about one delay after
-  //              Hello", "50 clients at once all get World within about one delay")
-  // TODO step 7: the last chunk only when the request uses chunks. (test: "HTTP/1.0 gets a raw
-  //              body without chunks and then the server closes")
+  // TODO step 5: setTimeout(function(){ res.end("World\n"); }, 1000): one --delay-ms after
+  //              Hello, the client receives the World part and the end of the body, while every
+  //              other client is served meanwhile. With --delay-ms 0, World leaves with Hello, in
+  //              the same piece. (tests: "World comes about one delay after Hello", "50 clients at
+  //              once all get World within about one delay"; README: Step 5)
+  // TODO step 7: an HTTP/1.0 body has no end marker: the close ends it. (test: "HTTP/1.0 gets a
+  //              raw body without chunks and then the server closes"; README: HTTP in five lines)
 }
 
 // Request after request on one connection (keep-alive), until one says it is the last.
@@ -46,15 +46,15 @@ awaitable<void> http_session::serve() {
     while (true) {
       const auto request = co_await read_request();
       if (!request) break;
-      // TODO step 7: first take the request's body (content_length bytes) out of the way with
-      //              skip_body(), and leave the loop if the client closed meanwhile. (test: "a
-      //              request body is skipped by its Content-Length")
+      // TODO step 7: a request's body is not answered, and its bytes are not mistaken for the
+      //              next request; a client that leaves in the middle of one ends the session.
+      //              (test: "a request body is skipped by its Content-Length"; README: Step 7)
       co_await answer(*request);
-      // TODO step 6: keep-alive: go round again for the next request on this connection,
-      //              unless this request does not keep it alive (HTTP/1.0, or Connection:
+      // TODO step 6: keep-alive: a connection carries request after request, answered in the
+      //              order they came, until one says it is the last (HTTP/1.0, or Connection:
       //              close). (tests: "a second request on the same connection is answered",
       //              "pipelined requests are answered in order", "Connection close gets the
-      //              answer and then the server closes")
+      //              answer and then the server closes"; README: HTTP in five lines)
       break;
     }
     co_await close_gracefully();
@@ -71,18 +71,18 @@ awaitable<void> http_session::serve() {
 // Steps 2 and 3: reads until the bytes hold a whole request head, and returns it. A malformed or
 // oversized head is answered 400 or 431 here, and nothing is returned: the connection closes.
 awaitable<std::optional<http::request_head>> http_session::read_request() {
-  // TODO step 3: arm the idle deadline first (drop_after, --idle-timeout-ms): the whole head
-  //              must arrive in time. (tests: "a client that sends nothing is dropped after the
-  //              idle timeout", "a client that stalls in the middle of a head is dropped after
-  //              the idle timeout")
-  // TODO step 2: what Node's http module does before it calls you: ask the parser
-  //              (http::parse_request_head) about all the bytes received so far, and act on its
-  //              answer: need more (receive more; nothing if the client has closed), bad (refuse
-  //              it: 400 Bad Request), too large (431 Request Header Fields Too Large), or
-  //              complete (take the head out of received_ and return it). (tests: "garbage gets
-  //              400 Bad Request and the connection closes", "bytes that cannot start a request
-  //              get 400 without waiting for a line end", "a request head over 8 KiB gets 431
-  //              and the connection closes")
+  // TODO step 3: the http module's timeout: a client has --idle-timeout-ms to send a whole
+  //              request head, however it spreads the bytes. (tests: "a client that sends nothing
+  //              is dropped after the idle timeout", "a client that stalls in the middle of a
+  //              head is dropped after the idle timeout"; README: A deadline for slow clients)
+  // TODO step 2: what Node's http module does before it calls you: a whole request head comes
+  //              back, however the bytes were split; a malformed one is answered 400 Bad Request
+  //              and one over 8 KiB 431 Request Header Fields Too Large, as soon as that is
+  //              clear, and nothing comes back; nor when the client closes first. What follows
+  //              the head is kept for later. (tests: "garbage gets 400 Bad Request and the
+  //              connection closes", "bytes that cannot start a request get 400 without waiting
+  //              for a line end", "a request head over 8 KiB gets 431 and the connection closes";
+  //              README: Reading: bytes as they come, What the skeleton gives you)
   // Until then, this swallows whatever the client sends and never answers.
   while (true) {
     auto [error, bytes] = co_await workshop::read_some_shared(socket_);
@@ -92,18 +92,18 @@ awaitable<std::optional<http::request_head>> http_session::read_request() {
 
 // socket.on('data'): waits for the next bytes and keeps them; false at end-of-file.
 awaitable<bool> http_session::receive_more() {
-  // TODO step 2: socket.on('data'): wait for the next bytes (one workshop::read_some_shared)
-  //              and append them to received_. False once the client has closed (end-of-file);
-  //              any other error is thrown. (test: "garbage gets 400 Bad Request and the
-  //              connection closes")
+  // TODO step 2: socket.on('data'): the next bytes the client sends are kept with those not
+  //              used yet; false once the client has closed its side, and any other error is
+  //              thrown. (test: "garbage gets 400 Bad Request and the connection closes"; README:
+  //              Reading: bytes as they come)
   co_return false;
 }
 
 // Step 7: throws away a request's body (Content-Length bytes); false if the client left.
 awaitable<bool> http_session::skip_body(std::size_t length) {
-  // TODO step 7: drop `length` bytes from the front of received_, receiving more while some
-  //              are still missing; false if the client closes first. (test: "a request body
-  //              is skipped by its Content-Length")
+  // TODO step 7: the next `length` bytes from the client are thrown away, those already
+  //              received and those still to come; false if the client closes first. (test: "a
+  //              request body is skipped by its Content-Length"; README: Step 7)
   (void)length;
   co_return true;
 }
@@ -159,24 +159,25 @@ bool uses_chunks(const http::request_head& request) {
 
 // res.writeHead(200, {'content-type': 'text/plain'})
 std::string response_head(const http::request_head& request) {
-  // TODO step 4: res.writeHead(200, {'content-type': 'text/plain'}): the status line
-  //              HTTP/1.1 200 OK, then the headers Content-Type (text/plain) and
-  //              Transfer-Encoding (chunked), each line ending in \r\n, then an empty line.
-  //              (test: "the answer has the exact status line and headers")
-  // TODO step 6: add Connection: close when the request does not keep the connection alive.
-  //              (test: "Connection close gets the answer and then the server closes")
-  // TODO step 7: no Transfer-Encoding for HTTP/1.0 (see uses_chunks). (test: "HTTP/1.0 gets a
-  //              raw body without chunks and then the server closes")
+  // TODO step 4: res.writeHead(200, {'content-type': 'text/plain'}): the exact head of a chunked
+  //              text/plain answer. (test: "the answer has the exact status line and headers";
+  //              README: HTTP in five lines)
+  // TODO step 6: the head says so when the connection closes after this answer. (test:
+  //              "Connection close gets the answer and then the server closes"; README: Step 6)
+  // TODO step 7: HTTP/1.0 knows no chunks, and must not be told of them. (test: "HTTP/1.0 gets
+  //              a raw body without chunks and then the server closes"; README: HTTP in five
+  //              lines)
   (void)request;
   return "";
 }
 
 // One piece of the body, framed as a chunk when the request allows chunks.
 std::string body_part(std::string_view text, const http::request_head& request) {
-  // TODO step 4: frame `text` as one chunk: its size in hexadecimal (std::to_chars, base 16),
-  //              \r\n, the text, \r\n. (test: "Hello comes at once as the first chunk")
-  // TODO step 7: for HTTP/1.0 (no chunks), the text as it is. (test: "HTTP/1.0 gets a raw body
-  //              without chunks and then the server closes")
+  // TODO step 4: `text` as one chunk of a chunked body. (test: "Hello comes at once as the
+  //              first chunk"; README: HTTP in five lines)
+  // TODO step 7: HTTP/1.0 has no chunks: its body is the bytes as they are. (test: "HTTP/1.0
+  //              gets a raw body without chunks and then the server closes"; README: HTTP in five
+  //              lines)
   (void)request;
   return std::string{text};
 }
@@ -189,11 +190,11 @@ awaitable<void> accept_clients(tcp::acceptor acceptor, hello_settings settings) 
   while (auto socket = co_await clients.accept(acceptor)) {
     std::error_code ignored;
     socket->set_option(tcp::no_delay(true), ignored);  // each piece leaves at once, no batching
-    // TODO step 1: http.createServer(function(req,res){...}) calls you once per client: give
-    //              this client an http_session of its own (owned by a std::shared_ptr, since it
-    //              calls shared_from_this) and start it, so this loop goes straight back to
-    //              accepting. A socket left here is closed at the end of this block. (test: "a
-    //              connection is accepted and stays open while the client is quiet")
+    // TODO step 1: http.createServer(function(req,res){...}) calls you once per client: each
+    //              client is served on its own, for as long as it needs, while this loop goes
+    //              straight back to accepting. A socket left here is closed at the end of this
+    //              block. (test: "a connection is accepted and stays open while the client is
+    //              quiet"; README: Step 1)
   }
 }
 

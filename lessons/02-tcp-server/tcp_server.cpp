@@ -14,15 +14,16 @@ using asio::ip::tcp;
 // One client's whole conversation: socket.write("Hello\n"); socket.end("world\n");
 awaitable<void> greet(tcp::socket socket) {
   try {
-    // TODO step 1: send the client the six bytes "Hello\n", and wait until all of them are
-    //              handed to the kernel. Mirrors socket.write("Hello\n").
-    //              (test: "each client gets Hello")
-    // TODO step 2: then send "world\n" the same way, and only once that is done tell the client
-    //              we will send nothing more (our FIN: it reads end-of-file). Mirrors
-    //              socket.end("world\n"). (tests: "each client gets Hello, then world",
-    //              "the server closes its side after the two lines", "a client that half-closes
-    //              first still gets both lines", "500 connections at once each get both lines
-    //              and end-of-file")
+    // TODO step 1: socket.write("Hello\n"): the client receives exactly the six bytes Hello\n,
+    //              and this coroutine goes on only once all of them are handed to the kernel.
+    //              (test: "each client gets Hello"; README: Writing to a socket from a coroutine)
+    // TODO step 2: socket.end("world\n"): then world\n, and only once it is written, the client
+    //              learns we will send nothing more: it reads end-of-file. Whatever the client
+    //              does (nothing, or half-close first), it gets both lines and then end-of-file.
+    //              (tests: "each client gets Hello, then world", "the server closes its side
+    //              after the two lines", "a client that half-closes first still gets both lines",
+    //              "500 connections at once each get both lines and end-of-file"; README:
+    //              Half-close, Why the write must complete before the close)
     (void)socket;
     co_return;
   } catch (const std::system_error& error) {
@@ -39,9 +40,9 @@ awaitable<void> accept_clients(tcp::acceptor acceptor) {
       if (co_await workshop::keep_accepting_after(error)) continue;
       co_return;
     }
-    // TODO step 1: hand the socket to greet(), running as a coroutine of its own that nobody
-    //              waits for, so this loop goes straight back to accepting. Mirrors Node calling
-    //              function(socket){...} for each connection. (test: "each client gets Hello")
+    // function(socket){...}, called for each connection: greet runs beside this loop, which
+    // goes straight back to accepting (README: Starting a coroutine nobody waits for).
+    asio::co_spawn(acceptor.get_executor(), greet(std::move(socket)), asio::detached);
   }
 }
 

@@ -58,20 +58,19 @@ constexpr std::size_t pipe_buffer_size = 64 * 1024;
 
 // socket.pipe(hostSocket), with what pipe() hides spelled out.
 awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
-  // TODO step 2: socket.pipe(hostSocket): read what has arrived from `from` into one buffer of
-  //              pipe_buffer_size (a local std::array: allocated once, in this coroutine's
-  //              frame), write exactly those bytes to `to`, and only then read again
-  //              (backpressure); stop at the first error of either. (tests:
-  //              "bytes flow both ways: the backend's greeting, then an echo", "8 MiB of random
-  //              bytes come back from an echo backend intact", "300 connections at once each
-  //              echo 64 KiB intact", "a client that does not read holds the backend back, and
-  //              proxy memory stays bounded")
-  // TODO step 4: socket.on('end'): end-of-file on `from` is a half-close: pass it on as our FIN
-  //              on `to`, and end this direction only. Any other error ends the connection:
-  //              close both sockets, so that the other direction ends too. (tests: "a client's
-  //              half-close reaches the backend, and its answer still comes back", "a backend's
-  //              half-close reaches the client, who can still send", "a reset on either side
-  //              closes both")
+  // TODO step 2: socket.pipe(hostSocket): every byte that arrives from `from` reaches `to`,
+  //              unchanged and as soon as it has arrived, until either side fails. Memory stays
+  //              fixed, whatever the traffic: while `to` is slow to take the bytes, `from` is
+  //              not read (backpressure). (tests: "bytes flow both ways: the backend's greeting,
+  //              then an echo", "8 MiB of random bytes come back from an echo backend intact",
+  //              "300 connections at once each echo 64 KiB intact", "a client that does not read
+  //              holds the backend back, and proxy memory stays bounded"; README: Backpressure)
+  // TODO step 4: socket.on('end'), done right: once `from` has said all it will say, `to`
+  //              reads end-of-file too, and only this direction is over: the other one goes on.
+  //              A reset or any other error ends the whole connection, both directions at once.
+  //              (tests: "a client's half-close reaches the backend, and its answer still comes
+  //              back", "a backend's half-close reaches the client, who can still send", "a reset
+  //              on either side closes both"; README: Piping both ways, and what pipe() hides)
   (void)from;
   (void)to;
   co_return;
@@ -88,15 +87,15 @@ class backend_pool {
 
   // The backends to try for a new client, in order.
   std::vector<std::size_t> turn_order() {
-    // TODO step 3: round robin: every backend, starting with the one whose turn it is and
-    //              wrapping around; then the turn moves on by one. Use the turn, then move it:
-    //              the Node.js original's counter = (counter+1)%hosts.length runs first, so its
-    //              first client goes to the second backend. (test: "clients go to the backends
-    //              in turn, starting with the first")
-    // TODO step 5: leave out the backends that rest; if that leaves none, list them all (a rest
-    //              is advice: one of them may be back). (tests: "a backend that refuses is
+    // TODO step 3: var counter: the first client is offered the first backend first, the next
+    //              client the next one, wrapping around; each answer lists every backend, so that
+    //              the others can be tried after it. The Node.js original moves its counter before
+    //              using it, so its first client goes to the second backend. (test: "clients go to
+    //              the backends in turn, starting with the first"; README: Round robin)
+    // TODO step 5: a backend that rests is not offered, unless every one rests: then all are (a
+    //              rest is advice: one may be back by now). (tests: "a backend that refuses is
     //              skipped for the next one", "with every backend down the client is closed at
-    //              once, and the proxy goes on")
+    //              once, and the proxy goes on"; README: Step 5)
     return {0};  // for now: always the first backend
   }
 
@@ -119,12 +118,14 @@ class backend_pool {
 // net.connect(host): connects `socket`, or gives up after `timeout`.
 awaitable<std::error_code> connect_within(tcp::socket& socket, const tcp::endpoint& backend,
                                           milliseconds timeout) {
-  // TODO step 1: net.connect(hosts[counter]): connect `socket` to `backend`, and return the
-  //              error code, empty when it worked (here an error is a value, not an exception).
-  //              (test: "a client's connection reaches the backend, and the log names it")
-  // TODO step 6: give up after `timeout`: whichever finishes first, the connect or a timer,
-  //              decides; when the timer does, the answer is asio::error::timed_out. (test: "a
-  //              backend that does not answer is skipped after --connect-timeout-ms")
+  // TODO step 1: net.connect(hosts[counter]): `socket` ends up connected to `backend`, and the
+  //              answer says whether it worked (an empty error code when it did). A backend that
+  //              refuses is news to act on, not an exception. (test: "a client's connection
+  //              reaches the backend, and the log names it"; README: Errors as values)
+  // TODO step 6: a backend that never answers costs a client at most `timeout`; then the answer
+  //              is a time-out error, and the next backend is tried. (test: "a backend that does
+  //              not answer is skipped after --connect-timeout-ms"; README: Running two
+  //              awaitables at once)
   (void)socket;
   (void)backend;
   (void)timeout;
@@ -144,10 +145,11 @@ awaitable<std::optional<tcp::socket>> connect_to_a_backend(backend_pool& pool,
     }
     workshop::log("backend ", workshop::to_string(pool.endpoint(backend)), " failed (",
                   error.message(), ")");
-    // TODO step 5: the Node.js original crashes here. Rest this backend, so the next clients
-    //              do not wait on it too, and go on to the next one instead of giving up.
-    //              (tests: "a backend that refuses is skipped for the next one", "with every
-    //              backend down the client is closed at once, and the proxy goes on")
+    // TODO step 5: the Node.js original crashes here. A backend that failed is left alone for
+    //              --rest-ms, so that the next clients do not wait on it too; this client is
+    //              offered the next backend instead of being closed. (tests: "a backend that
+    //              refuses is skipped for the next one", "with every backend down the client is
+    //              closed at once, and the proxy goes on"; README: Step 5)
     co_return std::nullopt;
   }
   co_return std::nullopt;

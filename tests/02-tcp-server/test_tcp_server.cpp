@@ -13,7 +13,7 @@ TEST_CASE("each client gets Hello", "[step1]") {
   auto program = server::start();
   auto visitor = client::connect(program.port(), "client");
   visitor.expect_line("Hello\n", 2000ms,
-                      "step 1: start greet() for each connection, and write Hello in it");
+                      "step 1: greet writes Hello, six bytes, and waits until they are written");
 }
 
 TEST_CASE("each client gets Hello, then world", "[step2]") {
