@@ -236,9 +236,13 @@ std::string client::expect_line_starting(std::string_view prefix, ms within,
 void client::expect_bytes(std::string_view expected, ms within, std::string_view hint) {
   const std::string got = read_exactly(expected.size(), within);
   if (got == expected) return;
+  const std::string arrived = got + buffer_;  // all that came, not cut to the expected length
   fail(
       name_ + " to receive " + show(expected) + " within " + std::to_string(within.count()) + " ms",
-      got.empty() ? (eof_ ? std::string{"end-of-file"} : std::string{"nothing"}) : show(got), hint);
+      arrived.empty() ? (eof_ ? std::string{"end-of-file"} : std::string{"nothing"})
+                      : show(arrived, 400) + (eof_ ? " then end-of-file" : "") + "\n          (" +
+                            first_difference(expected, arrived) + ")",
+      hint);
 }
 
 void client::expect_nothing(ms during, std::string_view hint) {

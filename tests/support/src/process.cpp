@@ -10,6 +10,7 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -167,6 +168,35 @@ run_result run_to_exit(const std::vector<std::string>& args, ms timeout,
   return result;
 }
 
+namespace {
+// The servers this test started and has not destroyed yet: their stderr files, for fail().
+struct live_servers_t {
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::string>> logs;  // (name and pid, stderr path)
+};
+live_servers_t& live_servers() {
+  static live_servers_t instance;
+  return instance;
+}
+}  // namespace
+
+std::string servers_said(std::size_t lines) {
+  std::lock_guard lock{live_servers().mutex};
+  std::string text;
+  for (const auto& [name, path] : live_servers().logs) {
+    std::string tail = read_file(path);
+    std::size_t start = tail.size();
+    for (std::size_t count = 0; start > 0; --start) {
+      if (tail[start - 1] == '\n' && ++count > lines) break;
+    }
+    if (start == tail.size()) continue;
+    text += "  " + name + " said on stderr" + (start > 0 ? " (its last lines)" : "") + ":\n";
+    std::istringstream in{tail.substr(start)};
+    for (std::string line; std::getline(in, line);) text += "    | " + line + '\n';
+  }
+  return text;
+}
+
 server server::start(std::vector<std::string> args, const std::string& program) {
   bool has_port = false;
   for (const auto& arg : args)
@@ -181,6 +211,11 @@ server server::start(std::vector<std::string> args, const std::string& program) 
   started.pid_ = spawn(program, args, started.stdout_fd_, started.stderr_path_);
   const std::string command = started.name_ + joined(args);
   if (started.pid_ < 0) fail("to start " + command, std::strerror(errno), "");
+  {
+    std::lock_guard lock{live_servers().mutex};
+    live_servers().logs.emplace_back(started.name_ + " (pid " + std::to_string(started.pid_) + ")",
+                                     started.stderr_path_);
+  }
 
   const auto line = read_line_from(started.stdout_fd_, 10000ms);
   const std::string prefix = "listening on ";
@@ -212,7 +247,11 @@ server::~server() {
     std::cerr << name_ << " ended with exit code " << exit_code_ << " (0 expected on SIGTERM)\n";
   }
   if (stdout_fd_ >= 0) ::close(stdout_fd_);
-  if (!stderr_path_.empty()) unlink(stderr_path_.c_str());
+  if (!stderr_path_.empty()) {
+    std::lock_guard lock{live_servers().mutex};
+    std::erase_if(live_servers().logs, [&](const auto& log) { return log.second == stderr_path_; });
+    unlink(stderr_path_.c_str());
+  }
 }
 
 bool server::running() {

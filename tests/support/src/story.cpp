@@ -114,6 +114,7 @@ void fail(std::string_view expected, std::string_view got, std::string_view hint
   std::ostringstream message;
   message << "\nWhat happened (ms since the test started):\n"
           << transcript() << "Expected: " << expected << "\nGot:      " << got << '\n';
+  if (const auto said = servers_said(); !said.empty()) message << said;
   if (!hint.empty()) {
     message << "Hint:     " << hint;
     if (!settings().lesson_readme.empty()) message << " (" << settings().lesson_readme << ")";

@@ -47,6 +47,10 @@ std::string first_difference(std::string_view expected, std::string_view got);
 
 // ---- the program under test ----
 
+// What each server this test started (and has not destroyed) wrote last on stderr: its own
+// words for what went wrong ("client 2 dropped: ..."). fail() adds it to every story.
+std::string servers_said(std::size_t lines = 8);
+
 struct run_result {
   int exit_code = -1;  // -1 when it had to be killed
   std::string out;     // everything on stdout
