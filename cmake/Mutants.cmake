@@ -143,14 +143,24 @@ function(workshop_mutant folder program patch)
   target_include_directories(${target} PRIVATE ${include_dirs})
   target_precompile_headers(${target} REUSE_FROM workshop_common)
 
-  # The check: the lesson's tests must fail on it (at least one case: test_NN --expect caught).
-  add_test(NAME "mutant.${number}.${mistake}"
-           COMMAND test_${number} --program "$<TARGET_FILE:${target}>" --expect caught)
+  # The check: the lesson's tests must fail on it, and the first failure be about the step the
+  # patch's first line names ("# step K: ..."), as ./workshop check would tell the student
+  # (tools/loop.py variant). Without python3, only the first half (test_NN --expect caught).
+  if(Python3_Interpreter_FOUND)
+    add_test(NAME "mutant.${number}.${mistake}"
+             COMMAND "${Python3_EXECUTABLE}" "${PROJECT_SOURCE_DIR}/tools/loop.py" variant
+                     --tests "$<TARGET_FILE:test_${number}>" --program "$<TARGET_FILE:${target}>"
+                     --patch "${patch}")
+  else()
+    add_test(NAME "mutant.${number}.${mistake}"
+             COMMAND test_${number} --program "$<TARGET_FILE:${target}>" --expect caught)
+  endif()
   set_tests_properties("mutant.${number}.${mistake}" PROPERTIES LABELS "mutant;${number}" TIMEOUT 600)
 endfunction()
 
 if(WORKSHOP_MUTANTS)
   find_package(Git REQUIRED)  # git apply
+  find_package(Python3 COMPONENTS Interpreter)  # tools/loop.py variant
   file(GLOB mutant_dirs LIST_DIRECTORIES true RELATIVE "${WORKSHOP_MUTANTS_DIR}"
        "${WORKSHOP_MUTANTS_DIR}/[0-9][0-9]-*")
   list(SORT mutant_dirs)

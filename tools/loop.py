@@ -236,16 +236,22 @@ def by_step(cases):
     return dict(sorted(table.items(), key=lambda item: step_order(item[0])))
 
 
+HINT_STEP = re.compile(r"^\s*Hint:\s+step (\d+)\b", re.M)
+
+
 def first_failure(cases, asked=None):
     """The failing case to work on next, with `.about` set to the step its failure is about:
-    the first step it needs that no passing test covers yet (a test of steps 1 and 4 that fails
-    once step 1's own test passes is about step 4), or `asked` when one step was checked."""
+    the step its story's hint names ("Hint: step 1: ..."), else the first step it needs that no
+    passing test covers yet (a test of steps 1 and 4 that fails once step 1's own test passes is
+    about step 4), or `asked` when one step was checked."""
     done = {k for c in cases if c.passed for k in c.steps}
     best = None
     for index, case in enumerate(cases):
         if case.passed:
             continue
-        about = asked if asked is not None else next(
+        named = next((int(m.group(1)) for f in case.failures for m in [HINT_STEP.search(f)] if m),
+                     None)
+        about = asked if asked is not None else named if named is not None else next(
             (k for k in case.steps if k not in done), case.step)
         key = (step_order(about), step_order(case.step), index)
         if best is None or key < best[0]:
@@ -416,6 +422,25 @@ def check_lesson(folder, step=None):
     say(f"{passing} of {plural(len(cases), 'test')} pass")
     print_progress(cases)
 
+    return report(folder, cases, step)
+
+
+def print_failure(failing, cases):
+    """The failing case's story, as check and hunt show it."""
+    say(f"the first failing test of {step_label(failing.about)}: \"{failing.name}\" "
+        f"({failure_state(failing, cases)})")
+    if failing.where:
+        print(f"  the test: {failing.where}")
+    for failure in failing.failures:
+        print()
+        for line in failure.strip().splitlines():
+            print(f"  {line.rstrip()}" if line.strip() else "")
+    print()
+
+
+def report(folder, cases, step):
+    """What check prints after the progress table: the first failure, its hint, what next."""
+    number = folder[:2]
     failing = first_failure(cases, step)
     if failing is None:
         if step is not None:
@@ -432,15 +457,7 @@ def check_lesson(folder, step=None):
             print("  That was the last lesson. ./workshop status shows them all.")
         return 0
 
-    say(f"the first failing test of {step_label(failing.about)}: \"{failing.name}\" "
-        f"({failure_state(failing, cases)})")
-    if failing.where:
-        print(f"  the test: {failing.where}")
-    for failure in failing.failures:
-        print()
-        for line in failure.strip().splitlines():
-            print(f"  {line.rstrip()}" if line.strip() else "")
-    print()
+    print_failure(failing, cases)
     print_hint(folder, failing.about, 1, failing)
     say("what next")
     nn = number
@@ -488,6 +505,66 @@ def options(args, flags, usage):
             positional.append(arg)
         i += 1
     return positional, found
+
+
+# ---- known-bad variants: the mistakes in tests/mutants/, hunted by students and by CI ----
+
+
+def variant_info(patch):
+    """(step, what the mistake is) from a known-bad variant's first line, '# step K: ...'."""
+    with open(patch) as text:
+        first = text.readline()
+    found = re.match(r"#\s*step (\d+):\s*(.*)", first)
+    return (int(found.group(1)), found.group(2).strip()) if found else (None, first[1:].strip())
+
+
+def run_against(tests, program, spec=None):
+    """[Case]: the test executable `tests` run once against `program`."""
+    with tempfile.TemporaryDirectory(prefix="workshop.") as work:
+        results = os.path.join(work, "results.jsonl")
+        subprocess.run([tests, "--program", program, "--results", results] + ([spec] if spec else []),
+                       cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not os.path.exists(results):
+            return []
+        with open(results, errors="replace") as file:
+            return parse_results(file.readlines())
+
+
+def cmd_variant(args):
+    """variant --tests T --program P --patch PATCH (CTest's mutant.NN.<mistake>): the lesson's
+    tests must fail against the known-bad variant P, and the first failure must be about the step
+    the patch's first line names, as ./workshop check would tell a student who made the mistake."""
+    usage = "usage: python3 tools/loop.py variant --tests T --program P --patch PATCH"
+    _, found = options(args, {"--tests": True, "--program": True, "--patch": True}, usage)
+    if len(found) != 3:
+        die(usage)
+    step, about = variant_info(found["--patch"])
+    print(f"known-bad variant {shown(found['--patch'])}: {about}")
+    if step is None:
+        print("  its first line must say its step: '# step K: what the mistake is'")
+        return 1
+    if not os.access(found["--program"], os.X_OK):
+        print(f"  {found['--program']} is not built (else every test would fail and it would look caught)")
+        return 1
+    cases = run_against(found["--tests"], found["--program"])
+    if not cases:
+        print("  the tests did not run")
+        return 1
+    failing = first_failure(cases)
+    if failing is None:
+        print(f"  HOLE: all {len(cases)} test cases pass against it. Add a test that catches it.")
+        return 1
+    print(f"  caught by {sum(not c.passed for c in cases)} of {len(cases)} test cases:")
+    for case in cases:
+        if not case.passed:
+            print(f"    - {case.name}")
+    if failing.about != step:
+        print(f"  but ./workshop check would send the student to {step_label(failing.about)} "
+              f"(first failure: \"{failing.name}\"), and the mistake is in step {step}: make a "
+              f"step-{step} test catch it, or the story's hint name step {step}")
+        return 1
+    print(f"  ./workshop check names step {step}, where the mistake is")
+    return 0
 
 
 def cmd_check(args):
@@ -904,7 +981,8 @@ def cmd_test_list(args):
 
 
 COMMANDS = {"check": cmd_check, "hint": cmd_hint, "status": cmd_status, "watch": cmd_watch,
-            "reset": cmd_reset, "doctor": cmd_doctor, "list": cmd_list, "test-list": cmd_test_list}
+            "reset": cmd_reset, "doctor": cmd_doctor, "list": cmd_list, "test-list": cmd_test_list,
+            "variant": cmd_variant}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -14,6 +14,12 @@ TEST_CASE("each client gets Hello", "[step1]") {
   auto visitor = client::connect(program.port(), "client");
   visitor.expect_line("Hello\n", 2000ms,
                       "step 1: greet writes Hello, six bytes, and waits until they are written");
+  // What follows Hello, if anything comes soon: world (step 2), or the end; never a NUL byte.
+  if (const auto next = visitor.read_exactly(1, 300ms); next == std::string(1, '\0')) {
+    fail("after \"Hello\\n\", nothing more, or world", "the byte " + show(next),
+         "step 1: exactly six bytes, H e l l o and the newline (a string literal has a seventh, "
+         "its terminating NUL)");
+  }
 }
 
 TEST_CASE("each client gets Hello, then world", "[step2]") {
@@ -48,10 +54,12 @@ TEST_CASE("500 connections at once each get both lines and end-of-file", "[step2
   // 500 times the wait of one client.
   const auto deadline = std::chrono::steady_clock::now() + 10000ms;
   int complete = 0;
+  int greeted = 0;  // got Hello first: step 1 works, whatever went wrong after it
   for (auto& visitor : clients) {
     const auto left = std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now());
     bool eof = false;
     const std::string got = visitor.read_until_eof(std::max(left, ms{1}), &eof);
+    greeted += got.rfind("Hello\n", 0) == 0 ? 1 : 0;
     if (got == "Hello\nworld\n" && eof) {
       ++complete;
     } else {
@@ -61,8 +69,9 @@ TEST_CASE("500 connections at once each get both lines and end-of-file", "[step2
   }
   if (complete != 500) {
     fail("all 500 clients to get \"Hello\\nworld\\n\" then end-of-file",
-         std::to_string(complete) + " did",
-         "step 1: start a coroutine per client so none waits for another; step 2: end each greeting with our FIN");
+         std::to_string(complete) + " did (" + std::to_string(greeted) + " got Hello first)",
+         greeted == 500 ? "step 2: after Hello, world, then our FIN, for every client"
+                        : "step 1: every client is greeted with Hello, without waiting for it");
   }
   CHECK(program.running());
 }
