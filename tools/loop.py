@@ -567,6 +567,131 @@ def cmd_variant(args):
     return 0
 
 
+HUNTS = os.path.join(ROOT, "hunts")  # the student's copies of known-bad variants (ignored by git)
+HUNTS_SOLVED = os.path.join(STATE, "hunts.json")
+
+
+def hunts_of(folder):
+    """{mistake: patch path} of lesson `folder`: its known-bad variants, in name order."""
+    directory = os.path.join(ROOT, "tests", "mutants", folder)
+    if not os.path.isdir(directory):
+        return {}
+    return {name[:-6]: os.path.join(directory, name)
+            for name in sorted(os.listdir(directory)) if name.endswith(".patch")}
+
+
+def hunts_solved():
+    try:
+        with open(HUNTS_SOLVED) as saved:
+            return set(json.load(saved))
+    except (OSError, ValueError):
+        return set()
+
+
+def patched_files(patch):
+    with open(patch) as text:
+        return re.findall(r"^\+\+\+ b/(\S+)", text.read(), re.M)
+
+
+def cmd_hunt(args):
+    """hunt NN [K] [--check] [--list]: bug hunt K of lesson NN (by default the first unsolved).
+    The reference solution with one real mistake in it (a known-bad variant, tests/mutants/):
+    its tests fail, the story shows what happened, and the student finds and fixes the mistake
+    in a copy (hunts/NN-K/); --check tests the fixed copy and, once it passes, tells what the
+    mistake was and shows its diff. Hunts go by number: a name would give the mistake away."""
+    usage = "usage: ./workshop hunt NN [K] [--check] [--list]"
+    positional, found = options(args, {"--check": False, "--list": False}, usage)
+    if not 1 <= len(positional) <= 2:
+        die(usage)
+    folder = lesson_dir(positional[0])
+    nn, hunts, solved = folder[:2], hunts_of(folder), hunts_solved()
+    if not hunts:
+        die(f"lesson {nn} has no hunts")
+    names = list(hunts)  # hunt K is the K-th variant in name order, as cmake/Mutants.cmake counts
+    if "--list" in found:
+        say(f"lesson {nn}'s bug hunts ({sum(f'{nn}-{m}' in solved for m in hunts)} of "
+            f"{len(hunts)} solved)")
+        for k, mistake in enumerate(names, 1):
+            step, about = variant_info(hunts[mistake])
+            done = f"{nn}-{mistake}" in solved
+            print(f"  {k:>2}  {'solved' if done else '      '}  a mistake in step {step}"
+                  + (f": {about}" if done else ""))
+        return 0
+    if len(positional) == 2:
+        if not positional[1].isdigit() or not 1 <= int(positional[1]) <= len(names):
+            die(f"lesson {nn} has hunts 1 to {len(names)}: ./workshop hunt {nn} --list")
+        number = int(positional[1])
+    else:
+        number = next((k for k, m in enumerate(names, 1) if f"{nn}-{m}" not in solved), None)
+        if number is None:
+            say(f"every hunt of lesson {nn} is solved. ./workshop hunt {nn} --list")
+            return 0
+    mistake = names[number - 1]
+    program = program_of(folder)
+    copy = os.path.join(HUNTS, f"{nn}-{number}")
+    tests = built(BUILD, "tests", folder, f"test_{nn}")
+    log_path = os.path.join(BUILD, "last-hunt-build.log")
+    if "--check" in found:
+        if not os.path.isdir(copy):
+            die(f"no copy to check: ./workshop hunt {nn} {number} makes it")
+        prepare()
+        subprocess.run(["cmake", "-S", ROOT, "-B", BUILD], stdout=subprocess.DEVNULL, check=True)
+        say(f"building your fixed copy ({shown(copy)}/) with the rest of the reference solution")
+        if not build([f"hunt_{nn}_{number}", f"test_{nn}"], log_path):
+            show_build_errors(log_path, folder)
+            return 1
+        cases = run_against(tests, os.path.join(BUILD, "hunts", f"{nn}-{number}", program))
+        say(f"{sum(c.passed for c in cases)} of {plural(len(cases), 'test')} pass")
+        failing = first_failure(cases)
+        if failing is not None or not cases:
+            if failing is not None:
+                print_failure(failing, cases)
+            say(f"not yet: edit {shown(copy)}/ again, then ./workshop hunt {nn} {number} --check")
+            return 1
+        step, about = variant_info(hunts[mistake])
+        say(f"solved: the mistake was in step {step}: {about}")
+        with open(hunts[mistake]) as patch:
+            print("  The mistake, as a diff from the reference solution:")
+            for line in patch.read().splitlines()[1:]:
+                print(f"    {line}")
+        os.makedirs(STATE, exist_ok=True)
+        with open(HUNTS_SOLVED, "w") as saved:
+            json.dump(sorted(solved | {f"{nn}-{mistake}"}), saved)
+        left = [m for m in hunts if f"{nn}-{m}" not in solved and m != mistake]
+        print(f"  Next: ./workshop hunt {nn}" + (f" ({len(left)} left)" if left else
+                                                   f" --list (all {len(hunts)} solved)"))
+        return 0
+
+    say(f"bug hunt {number} of {len(names)} (lesson {nn}): the reference solution with ONE real "
+        "mistake in it")
+    prepare()
+    if not build([f"mutant_{nn}_{mistake}", f"test_{nn}"], log_path):
+        show_build_errors(log_path, folder)
+        return 1
+    cases = run_against(tests, os.path.join(BUILD, "mutants", folder, mistake, program))
+    say(f"{sum(c.passed for c in cases)} of {plural(len(cases), 'test')} pass")
+    print_progress(cases)
+    failing = first_failure(cases)
+    if failing is not None:
+        print_failure(failing, cases)
+    files = patched_files(hunts[mistake])
+    if not os.path.isdir(copy):
+        for name in files:
+            os.makedirs(os.path.dirname(os.path.join(copy, name)), exist_ok=True)
+            shutil.copy(os.path.join(BUILD, "mutants", folder, mistake, "src", name),
+                        os.path.join(copy, name))
+    say("your hunt")
+    print(f"  The mistake is in {' '.join(shown(os.path.join(copy, n)) for n in files)} (your copy;"
+          f" the rest of the program is solutions/{folder}/).")
+    print("  Read the story above: what did the client see, and what should it have seen? Which")
+    print("  step of the lesson promises that? Find the lines that break it and fix them there.")
+    rows = [(f"./workshop hunt {nn} {number} --check", "test your fix (then see the mistake)"),
+            (f"./workshop hunt {nn} --list", "every hunt of this lesson")]
+    for command, what in rows:
+        print(f"  {command:<40} {what}")
+    return 1
+
+
 def cmd_check(args):
     usage = "usage: ./workshop check NN [--step K]"
     positional, found = options(args, {"--step": True}, usage)
@@ -698,6 +823,11 @@ def cmd_status(args):
           "and the like).")
     if any_stale:
         print("*: edited since these results: ./workshop check NN (or status --rerun) runs it again.")
+    solved = hunts_solved()
+    hunts = [(folder[:2], hunts_of(folder)) for folder, _, _ in rows]
+    print("Bug hunts solved (./workshop hunt NN): " + ", ".join(
+        f"{nn} {sum(f'{nn}-{m}' in solved for m in found)}/{len(found)}"
+        for nn, found in hunts if found))
     when = max((s.get("when", 0) for _, s, _ in rows if s), default=0)
     print((f"From the last runs (latest {time.strftime('%H:%M', time.localtime(when))}); "
            if when else "Nothing checked yet; ") + "./workshop status --rerun builds and runs them all now.")
@@ -982,7 +1112,7 @@ def cmd_test_list(args):
 
 COMMANDS = {"check": cmd_check, "hint": cmd_hint, "status": cmd_status, "watch": cmd_watch,
             "reset": cmd_reset, "doctor": cmd_doctor, "list": cmd_list, "test-list": cmd_test_list,
-            "variant": cmd_variant}
+            "variant": cmd_variant, "hunt": cmd_hunt}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
