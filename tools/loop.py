@@ -26,13 +26,12 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wslib import (ROOT, built, build_dir, die, lesson_dir, lesson_dirs,  # noqa: E402
-                   program_of, say)
+                   manifest, program_of, say)
 
 BUILD = build_dir()
 STATE = os.path.join(ROOT, ".workshop")  # results, hint progress, backups: ignored by git
 RESULTS = os.path.join(STATE, "results")
 HINTS_SEEN = os.path.join(STATE, "hints")
-MAX_STEPS = 12  # for Catch2 specs that leave out later steps: [step2]~[step3]~...
 JOBS = str(os.cpu_count() or 2)
 
 
@@ -122,11 +121,12 @@ def step_order(step):
     return (0, step, "") if isinstance(step, int) else (1, 0, str(step))
 
 
-def step_spec(step):
+def step_spec(folder, step):
     """Catch2's spec for the cases that belong to `step`: tagged with it and no later step."""
     if not isinstance(step, int):
         return f"[{step}]"
-    return f"[step{step}]" + "".join(f"~[step{k}]" for k in range(step + 1, MAX_STEPS + 1))
+    last = len(manifest(folder).get("steps", []))
+    return f"[step{step}]" + "".join(f"~[step{k}]" for k in range(step + 1, last + 1))
 
 
 def test_command(folder):
@@ -408,7 +408,7 @@ def check_lesson(folder, step=None):
         return 1
     scope = f"step {step} of lesson {number}" if step is not None else f"lesson {number}"
     say(f"testing {scope} against your program ({shown(test_command(folder)[2])})")
-    cases = run_tests(folder, step_spec(step) if step is not None else None)
+    cases = run_tests(folder, step_spec(folder, step) if step is not None else None)
     if not cases and isinstance(step, int):
         print(f"  (no test belongs to step {step} alone: running the tests that need it with a "
               "later step)")
@@ -511,11 +511,11 @@ def options(args, flags, usage):
 
 
 def variant_info(patch):
-    """(step, what the mistake is) from a known-bad variant's first line, '# step K: ...'."""
-    with open(patch) as text:
-        first = text.readline()
-    found = re.match(r"#\s*step (\d+):\s*(.*)", first)
-    return (int(found.group(1)), found.group(2).strip()) if found else (None, first[1:].strip())
+    """(step, what the mistake is) of a known-bad variant tests/mutants/NN-name/NAME.patch, from
+    its lesson's manifest (None, "") when the manifest does not list it."""
+    folder, name = os.path.basename(os.path.dirname(patch)), os.path.basename(patch)[:-len(".patch")]
+    hunt = manifest(folder).get("hunts", {}).get(name)
+    return (hunt["step"], hunt["mistake"]) if hunt else (None, "")
 
 
 def run_against(tests, program, spec=None):
@@ -541,7 +541,7 @@ def cmd_variant(args):
     step, about = variant_info(found["--patch"])
     print(f"known-bad variant {shown(found['--patch'])}: {about}")
     if step is None:
-        print("  its first line must say its step: '# step K: what the mistake is'")
+        print("  lessons/NN-name/lesson.json lists no such hunt: add it there, with its step")
         return 1
     if not os.access(found["--program"], os.X_OK):
         print(f"  {found['--program']} is not built (else every test would fail and it would look caught)")
@@ -572,12 +572,9 @@ HUNTS_SOLVED = os.path.join(STATE, "hunts.json")
 
 
 def hunts_of(folder):
-    """{mistake: patch path} of lesson `folder`: its known-bad variants, in name order."""
-    directory = os.path.join(ROOT, "tests", "mutants", folder)
-    if not os.path.isdir(directory):
-        return {}
-    return {name[:-6]: os.path.join(directory, name)
-            for name in sorted(os.listdir(directory)) if name.endswith(".patch")}
+    """{mistake: patch path} of lesson `folder`: its known-bad variants, in its manifest's order."""
+    return {name: os.path.join(ROOT, "tests", "mutants", folder, name + ".patch")
+            for name in manifest(folder).get("hunts", {})}
 
 
 def hunts_solved():
@@ -1110,9 +1107,87 @@ def cmd_test_list(args):
     return 0
 
 
+# ---- the manifest: lessons/NN-name/lesson.json, and everything that must agree with it ----
+
+
+def manifest_problems(folder, build):
+    """What in the tests, README.md, HINTS.md, tests/steps/ and tests/mutants/ disagrees with the
+    lesson's manifest: [text] (none when they agree)."""
+    from wslib import list_cases
+    data, problems = manifest(folder), []
+    if not data:
+        return [f"lessons/{folder}/lesson.json is missing or not JSON"]
+    titles = [step["title"] for step in data.get("steps", [])]
+    groups = data.get("groups", [])
+    binary = built(build, "tests", folder, f"test_{folder[:2]}")
+    if not os.path.exists(binary):
+        return [f"{shown(binary)} is not built"]
+    used = set()
+    for name, tags in list_cases(binary):
+        for tag in tags:
+            step = re.fullmatch(r"step(\d+)", tag)
+            if step and not 1 <= int(step.group(1)) <= len(titles):
+                problems.append(f"test \"{name}\" is tagged [{tag}]; the manifest has "
+                                f"{len(titles)} steps")
+            elif not step and tag not in groups:
+                problems.append(f"test \"{name}\" is tagged [{tag}], which is no step and no group "
+                                "of the manifest")
+            used.add(tag)
+    problems += [f"no test is tagged [step{k}] ({title})"
+                 for k, title in enumerate(titles, 1) if f"step{k}" not in used]
+    problems += [f"no test is tagged [{group}], a group of the manifest" for group in groups
+                 if group not in used]
+    for text, pattern in (("README.md", r"^### Step (\d+): (.+)$"), ("HINTS.md", r"^## Step (\d+): (.+)$")):
+        with open(os.path.join(ROOT, "lessons", folder, text)) as file:
+            found = [(int(m.group(1)), m.group(2).strip()) for line in file
+                     for m in [re.match(pattern, line.rstrip())] if m]
+        if found != list(enumerate(titles, 1)):
+            problems.append(f"lessons/{folder}/{text}'s step headings are {found}; the manifest's "
+                            f"steps are {list(enumerate(titles, 1))}")
+    with open(os.path.join(ROOT, "lessons", folder, "HINTS.md")) as file:
+        sections = {m.group(1).strip().lower() for line in file
+                    for m in [re.match(r"^## (?!Step \d)(.+)$", line.rstrip())] if m}
+    problems += [f"lessons/{folder}/HINTS.md has no section '## {group.capitalize()}'"
+                 for group in groups if group not in sections]
+    patches = {name[:-6] for name in os.listdir(os.path.join(ROOT, "tests", "mutants", folder))
+               if name.endswith(".patch")} if os.path.isdir(
+                   os.path.join(ROOT, "tests", "mutants", folder)) else set()
+    hunts = data.get("hunts", {})
+    problems += [f"tests/mutants/{folder}/{name}.patch is not among the manifest's hunts"
+                 for name in sorted(patches - set(hunts))]
+    for name, hunt in hunts.items():
+        if name not in patches:
+            problems.append(f"hunt {name} has no tests/mutants/{folder}/{name}.patch")
+        if not isinstance(hunt.get("step"), int) or not 1 <= hunt["step"] <= len(titles):
+            problems.append(f"hunt {name}: its step ({hunt.get('step')}) is not one of the lesson's")
+        if not hunt.get("mistake"):
+            problems.append(f"hunt {name} does not say what the mistake is")
+    return problems
+
+
+def cmd_manifest(args):
+    """manifest --check [--build DIR] [NN...]: each lesson's tests, README.md, HINTS.md and known-bad
+    variants agree with its manifest (CTest's solution.lessons_agree_with_their_manifests)."""
+    usage = "usage: python3 tools/loop.py manifest --check [--build DIR] [NN...]"
+    positional, found = options(args, {"--check": False, "--build": True}, usage)
+    if "--check" not in found:
+        die(usage)
+    build = os.path.abspath(found.get("--build", BUILD))
+    folders = [lesson_dir(n) for n in positional] or [d for d in lesson_dirs() if manifest(d)]
+    status = 0
+    for folder in folders:
+        problems = manifest_problems(folder, build)
+        print(f"{folder}: " + ("agrees with lessons/" + folder + "/lesson.json" if not problems
+                               else "disagrees with lessons/" + folder + "/lesson.json:"))
+        for problem in problems:
+            print(f"  - {problem}")
+        status |= bool(problems)
+    return status
+
+
 COMMANDS = {"check": cmd_check, "hint": cmd_hint, "status": cmd_status, "watch": cmd_watch,
             "reset": cmd_reset, "doctor": cmd_doctor, "list": cmd_list, "test-list": cmd_test_list,
-            "variant": cmd_variant, "hunt": cmd_hunt}
+            "variant": cmd_variant, "hunt": cmd_hunt, "manifest": cmd_manifest}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -91,17 +91,18 @@ def _first_match(pattern, paths):
     return None
 
 
+def manifest(folder):
+    """lessons/NN-name/lesson.json: the lesson's program, steps, groups and hunts ({} if none)."""
+    try:
+        with open(os.path.join(ROOT, "lessons", folder, "lesson.json")) as text:
+            return json.load(text)
+    except (OSError, ValueError):
+        return {}
+
+
 def program_of(folder):
-    """The program lesson `folder` builds ("chat_server"): what its tests run (tests/NN/
-    CMakeLists.txt, PROGRAM), else the first workshop_program() of the lesson or the solution."""
-    return (_first_match(r"workshop_lesson_tests\(\s*PROGRAM\s+(\w+)",
-                         glob.glob(os.path.join(ROOT, "tests", folder, "**", "CMakeLists.txt"),
-                                   recursive=True))
-            or _first_match(r"^\s*workshop_program\(\s*lessons\s+(\w+)",
-                            [os.path.join(ROOT, "lessons", folder, "CMakeLists.txt")])
-            or _first_match(r"^\s*workshop_program\(\s*solutions\s+(\w+)",
-                            glob.glob(os.path.join(ROOT, "solutions", folder, "**",
-                                                   "CMakeLists.txt"), recursive=True)))
+    """The program lesson `folder` builds ("chat_server"), from its manifest."""
+    return manifest(folder).get("program")
 
 
 def build_dir():
