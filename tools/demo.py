@@ -35,13 +35,16 @@ from wslib import ROOT, Program, Redis, die, install_packages, say  # noqa: E402
 import demo_lib  # noqa: E402
 
 BUILD = os.environ.get("WORKSHOP_BUILD") or os.path.join(ROOT, "build")
-TARGETS = ["solutions_04_distributed_chat", "solutions_05_reverse_proxy", "solutions_05_chat_bot"]
+TARGETS = ["solutions_04_distributed_chat", "solutions_05_reverse_proxy", "chat_bot"]
 CHANNEL = "chat channel"  # distributed_chat's and distributed_chat.js's default
 PROXY_REST_MS = 1000  # a dead backend is rested 1 s (default 5 s): a drill sees it come back soon
 PROXY_CONNECT_TIMEOUT_MS = 500
 
 
 def program_path(lesson, name):
+    """A solution's program, or (lesson None) the demo's chat_bot (tools/chat_bot/)."""
+    if lesson is None:
+        return os.path.join(BUILD, "tools", "chat_bot", name)
     return os.path.join(BUILD, "solutions", lesson, name)
 
 
@@ -139,7 +142,7 @@ class Demo:
                                    "--connect-timeout-ms", str(PROXY_CONNECT_TIMEOUT_MS)]
                                   + backends)
         self.proxy_port = proxy.port
-        bot = program_path("05-reverse-proxy", "chat_bot")
+        bot = program_path(None, "chat_bot")
         for i in range(1, bots + 1):
             argv = [bot, "--connect", f"127.0.0.1:{proxy.port}", "--name", f"bot{i}"]
             program = Program(argv, f"bot{i}", self.log_dir)
@@ -317,7 +320,7 @@ def cmd_demo(argv):
     if options.with_node:
         ensure_node_originals()
     for lesson, name in (("04-distributed-chat", "distributed_chat"),
-                         ("05-reverse-proxy", "reverse_proxy"), ("05-reverse-proxy", "chat_bot")):
+                         ("05-reverse-proxy", "reverse_proxy"), (None, "chat_bot")):
         if not os.access(program_path(lesson, name), os.X_OK):
             die(f"{program_path(lesson, name)} is missing: run ./workshop demo (it builds)")
     if not shutil.which("redis-server"):

@@ -112,16 +112,11 @@ long long since(clock_type::time_point start) {
   return std::chrono::duration_cast<ms>(clock_type::now() - start).count();
 }
 
-// blocking_http sits next to the solution's hello_http; for the lesson's, in the solution tree.
+// blocking_http is given (given/01-hello-http/): the same for the solution and the lesson.
 std::string blocking_program() {
-  const std::string& program = settings().program;
-  const std::string folder = program.substr(0, program.rfind('/') + 1);
-  for (const std::string& candidate :
-       {folder + "blocking_http", folder + "../../solutions/01-hello-http/blocking_http"}) {
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  fail("blocking_http next to " + program + " or in ../../solutions/01-hello-http/",
-       "no such program", "build it: cmake --build build --target solutions_01_blocking_http");
+  if (access(BLOCKING_HTTP, X_OK) == 0) return BLOCKING_HTTP;
+  fail(std::string{"the given "} + BLOCKING_HTTP, "no such program",
+       "build it: cmake --build build --target given_01_blocking_http");
 }
 
 // Ten clients at once, each asking and reading until the server closes: how long until the

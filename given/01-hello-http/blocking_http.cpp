@@ -1,4 +1,4 @@
-// Lesson 01, for comparison: the same answer as hello_http, written the blocking way with the
+// Given in lesson 01, to read, not to write: the same answer as hello_http, written the blocking way with the
 // plain Unix C API. One thread serves one client at a time. While it sleeps between Hello and
 // World (blocked), every other client waits in the kernel's accept queue: ten clients at once
 // need ten delays, where hello_http needs one.
