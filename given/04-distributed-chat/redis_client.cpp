@@ -120,6 +120,7 @@ connection::connection(asio::any_io_executor executor, address where, std::strin
       retry_timer_{executor},
       write_wakeup_{executor, asio::steady_timer::time_point::max()},
       ready_signal_{executor, asio::steady_timer::time_point::max()},
+      health_timer_{executor},
       parser_{nullptr, redisReaderFree} {}
 
 connection::~connection() = default;
@@ -236,6 +237,7 @@ awaitable<std::error_code> connection::read_replies() {
     auto [read_error, size] = co_await socket_.async_read_some(asio::buffer(chunk), use_tuple);
     if (read_error) co_return silent_ ? make_error_code(error::silent) : read_error;
     last_heard_ = std::chrono::steady_clock::now();
+    if (pings_due_ > 0) health_timer_.cancel();  // it waits for an answer: here is one
     if (redisReaderFeed(parser_.get(), chunk.data(), size) != REDIS_OK)
       co_return make_error_code(error::protocol);
     while (true) {
@@ -288,7 +290,7 @@ awaitable<void> connection::write_outgoing(std::uint64_t generation) {
 // keep_connected() connects again, the subscriber subscribes again, the caller's queue is sent.
 awaitable<void> connection::watch_silence(std::uint64_t generation) {
   auto self = shared_from_this();
-  asio::steady_timer timer{executor_};
+  auto& timer = health_timer_;
   const auto still_mine = [&] { return connected_ && generation == generation_; };
   while (still_mine()) {
     const auto heard = last_heard_;
@@ -298,10 +300,13 @@ awaitable<void> connection::watch_silence(std::uint64_t generation) {
     if (last_heard_ != heard) continue;  // Redis spoke meanwhile
     send(format({"PING"}));
     ++pings_due_;
-    timer.expires_after(check_.deadline);
-    co_await timer.async_wait(use_tuple);
+    const auto give_up = std::chrono::steady_clock::now() + check_.deadline;
+    while (last_heard_ == heard && std::chrono::steady_clock::now() < give_up && still_mine()) {
+      timer.expires_at(give_up);
+      co_await timer.async_wait(use_tuple);  // woken early by any answer
+    }
     if (!still_mine()) co_return;
-    if (last_heard_ != heard) continue;
+    if (last_heard_ != heard) continue;  // the next PING is due an interval after this answer
     workshop::log("redis: no answer for ", (check_.interval + check_.deadline).count(),
                   " ms, not even to PING: dropping the connection (", role_, ")");
     silent_ = true;

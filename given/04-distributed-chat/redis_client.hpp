@@ -112,6 +112,7 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::steady_timer retry_timer_;
   asio::steady_timer write_wakeup_;  // the writer sleeps on it until there is something to send
   asio::steady_timer ready_signal_;  // wait_ready() sleeps on it until the next connection
+  asio::steady_timer health_timer_;  // the health check sleeps on it; bytes from Redis wake it
   std::unique_ptr<redisReader, void (*)(redisReader*)> parser_;
   std::string outgoing_;
   std::string name_;

@@ -167,6 +167,15 @@ TEST_CASE("a password in --redis is sent as AUTH, and a wrong one is reported", 
   auto chat = server::start({"--redis", where});
   auto alice = join(chat, "alice");
   auto bob = join(chat, "bob");
+  auto probe = redis_connection::connect(redis.port(), "probe");
+  probe.command({"AUTH", "open sesame"});
+  const std::string publisher = "distributed_chat:" + std::to_string(chat.pid()) + ":publisher";
+  const auto deadline = std::chrono::steady_clock::now() + 5000ms;
+  while ((probe.command({"PUBSUB", "NUMSUB", channel}).elements.at(1).integer < 1 ||
+          probe.command({"CLIENT", "LIST"}).text.find(publisher) == std::string::npos) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
   alice.send("behind a password\n");
   bob.expect_line("behind a password\n", 5000ms,
                   "the given Redis client sends AUTH first when --redis is redis://:PASSWORD@...");
