@@ -334,9 +334,9 @@ void connection::keep_alive() {
   const auto seconds = [](std::chrono::milliseconds span) {
     return static_cast<int>(std::max<long long>(1, (span.count() + 999) / 1000));
   };
-  socket_.set_option(idle{seconds(check_.interval)}, ignored);
+  socket_.set_option(idle{seconds(check_.interval + check_.deadline)}, ignored);
   socket_.set_option(every{1}, ignored);
-  socket_.set_option(probes{seconds(check_.deadline)}, ignored);
+  socket_.set_option(probes{3}, ignored);
 }
 
 // ---- client ----

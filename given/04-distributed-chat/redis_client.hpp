@@ -82,7 +82,8 @@ class connection : public std::enable_shared_from_this<connection> {
   // From the next connection on: PING Redis when it has been quiet for `check.interval`, and
   // count the connection as lost (and connect again) when the reply does not come within
   // `check.deadline`; a connect that takes longer than both is given up too. TCP keepalive
-  // probes at the same pace, so the kernel notices a dead peer host as well.
+  // probes an idle connection after both as well: it keeps the path's NAT and firewall
+  // entries alive, and lets the kernel notice a vanished host by itself.
   void check_health(health_check check) { check_ = check; }
 
  protected:
@@ -103,7 +104,7 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::awaitable<void> write_outgoing(std::uint64_t generation);
   asio::awaitable<void> watch_silence(std::uint64_t generation);  // the health check
   static bool is_pong(const reply& answer);
-  void keep_alive();  // TCP keepalive at the health check's pace
+  void keep_alive();  // TCP keepalive, at the health check's pace when there is one
 
   asio::any_io_executor executor_;
   address where_;
