@@ -145,7 +145,7 @@ void connection::send(std::string bytes) {
 }
 
 void connection::become_ready() {
-  ready_ = served_ = true;
+  ready_ = true;
   ready_signal_.cancel();  // wakes every wait_ready()
 }
 
@@ -158,7 +158,8 @@ awaitable<void> connection::keep_connected() {
                     "), retrying in ", delay.count(), " ms (", role_, ")");
     } else {
       const std::error_code lost = co_await serve_connection();
-      if (served_) delay = first_retry;  // a connection that never got going backs off too
+      // A connection Redis never answered, or refused, backs off as a failed connect does.
+      if (answered_ && lost != make_error_code(error::auth_refused)) delay = first_retry;
       workshop::log("redis: lost (", lost.message(), "), retrying in ", delay.count(), " ms (",
                     role_, ")");
     }
@@ -170,7 +171,7 @@ awaitable<void> connection::keep_connected() {
 
 awaitable<std::error_code> connection::serve_connection() {
   connected_ = true;
-  silent_ = served_ = false;
+  silent_ = answered_ = false;
   pings_due_ = 0;
   last_heard_ = std::chrono::steady_clock::now();
   workshop::log("redis: connected (", role_, " to ", workshop::to_string(where_), ")");
@@ -182,7 +183,8 @@ awaitable<std::error_code> connection::serve_connection() {
     asio::co_spawn(
         executor_, [self, generation] { return self->watch_silence(generation); }, asio::detached);
   }
-  // AUTH and CLIENT SETNAME first; the connection is handed over once Redis has answered them.
+  // AUTH and CLIENT SETNAME go first; Redis runs commands in order, so the rest may follow at
+  // once (if AUTH is refused, its error comes first and the connection is dropped).
   auth_pending_ = !where_.password.empty();
   replies_to_skip_ = (auth_pending_ ? 1 : 0) + (name_.empty() ? 0 : 1);
   if (auth_pending_) {
@@ -190,7 +192,7 @@ awaitable<std::error_code> connection::serve_connection() {
                                     : command{"AUTH", where_.user, where_.password}));
   }
   if (!name_.empty()) send(format({"CLIENT", "SETNAME", name_}));
-  if (replies_to_skip_ == 0) handle_connected();
+  handle_connected();
   const std::error_code why = co_await read_replies();  // until the connection breaks
   connected_ = ready_ = false;
   outgoing_.clear();
@@ -237,6 +239,7 @@ awaitable<std::error_code> connection::read_replies() {
     auto [read_error, size] = co_await socket_.async_read_some(asio::buffer(chunk), use_tuple);
     if (read_error) co_return silent_ ? make_error_code(error::silent) : read_error;
     last_heard_ = std::chrono::steady_clock::now();
+    answered_ = true;
     if (pings_due_ > 0) health_timer_.cancel();  // it waits for an answer: here is one
     if (redisReaderFeed(parser_.get(), chunk.data(), size) != REDIS_OK)
       co_return make_error_code(error::protocol);
@@ -259,7 +262,7 @@ awaitable<std::error_code> connection::read_replies() {
           co_return make_error_code(error::auth_refused);
         }
         if (answer.type == reply::kind::error) workshop::log("redis: ", answer.text);
-        if (--replies_to_skip_ == 0) handle_connected();
+        --replies_to_skip_;
         continue;
       }
       handle_reply(std::move(answer));

@@ -126,7 +126,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::uint64_t generation_ = 0;     // one per connection: a writer from an old one stops
   bool connected_ = false;
   bool ready_ = false;
-  bool served_ = false;  // this connection became ready at least once
+  bool answered_ = false;  // Redis sent something on this connection
   std::vector<std::function<void()>> lost_callbacks_;
 };
 
