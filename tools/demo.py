@@ -8,7 +8,7 @@
       ready line `listening on 127.0.0.1:PORT` (the proxy) on stdout; Ctrl-C stops everything.
   python3 tools/demo.py top [--once]
       One row per process the demo started, about once a second (tools/demo_top.py).
-  python3 tools/demo.py drill redis|server|slow-client|flood ...
+  python3 tools/demo.py drill redis|server|slow-client|flood|partition|latency ...
       Breaks something on the running demo and narrates what happens (tools/demo_drill.py).
 
 The demo writes what it started (role, pid, port, logs) to .workshop/demo.json
@@ -296,7 +296,7 @@ def print_banner(demo, bots):
               "(in two terminals: each lands on the next server)",
               f"    or a server directly:     nc 127.0.0.1 {state['chat1']['port']}",
               "    watch it live:            ./workshop top      (in another terminal)",
-              "    break it:                 ./workshop drill redis|server|slow-client|flood",
+              "    break it:                 ./workshop drill redis|server|slow-client|flood|partition|latency",
               "",
               "    the proxy's log follows: one line per connection, naming the server it chose"]
     sys.stderr.write("\n".join(lines) + "\n")

@@ -7,6 +7,12 @@ docs/guarantees.md), 1 when it did not (the narration says which).
   drill slow-client           a client of chat server 1 stops reading; the server drops it alone
   drill flood [--clients N] [--seconds S]
                               N clients (default 200) join through the proxy at once and talk
+  drill partition [--seconds N]
+                              chat server 1 is cut off from Redis for N s (default 10): every
+                              packet dropped, nothing closed; it notices, then heals (root, nft)
+  drill latency [--seconds N] [--delay MS] [--loss PCT]
+                              every packet to and from Redis waits MS (default 25: 50 ms round
+                              trips) and PCT % are lost (default 1), for N s (root, tc netem)
 
 The drill asks the demo (its control socket) to stop and start processes, so they stay the
 demo's children and Ctrl-C on the demo stops them; the drill's own clients are sockets of the
@@ -15,14 +21,18 @@ drill process, gone when it ends.
 import argparse
 import os
 import selectors
+import shutil
 import signal
 import socket
+import statistics
+import subprocess
 import sys
 import threading
 import time
 
 import demo_lib
 from demo_lib import ChatClient, ask_demo
+from demo_top import socket_inodes, tcp_table
 from wslib import die
 
 FAILURES = []
@@ -123,6 +133,195 @@ def drill_redis(options):
     promise(a.read_until(lambda line: line == "B: after the outage")[0] is not None, "and the room works both ways again",
             "A did not hear B after Redis returned")
     for client in (a, b, c, d):
+        client.close()
+
+
+# ---- drill partition and drill latency: the network breaks, not a process ----
+
+def needs_root_and(tool, package):
+    if os.geteuid() != 0:
+        die(f"this drill changes the machine's firewall or queues: run it as root "
+            f"(sudo ./workshop drill ...), or see tests/system/ for the same on namespaces")
+    if shutil.which(tool) is None:
+        die(f"this drill needs {tool}: apt-get install {package}")
+
+
+def sh(*argv, stdin=None):
+    done = subprocess.run(argv, input=stdin, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def redis_ports(pid, redis_port):
+    """The local ports of process `pid`'s connections to Redis."""
+    inodes = socket_inodes(pid)
+    return sorted({row["local"] for row in tcp_table()
+                   if row["inode"] in inodes and row["remote"] == redis_port})
+
+
+def log_size(process):
+    try:
+        return os.path.getsize(process["log"])
+    except OSError:
+        return 0
+
+
+def wait_for_log(process, text, since, timeout):
+    """True once `text` appears in the process's log after byte `since`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(process["log"], "rb") as log:
+                log.seek(since)
+                if text.encode() in log.read():
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+PARTITION_TABLE = "workshop_partition"
+
+
+def drill_partition(options):
+    needs_root_and("nft", "nftables")
+    state = demo_lib.load_state()
+    first, second = server(state, 1), server(state, 2)
+    redis_port = state["redis_port"]
+    cut = redis_ports(first["pid"], redis_port)
+    if not cut:
+        die("chat server 1 has no connection to Redis right now: is it a distributed_chat?")
+    a = ChatClient(first["port"], "A")
+    c = ChatClient(first["port"], "C")
+    b = ChatClient(second["port"], "B")
+    tell(f"A and C are clients of chat server 1 (:{first['port']}), B of chat server 2 "
+         f"(:{second['port']})")
+    a.send("A: before the partition")
+    promise(b.read_until(lambda line: line == "A: before the partition")[0] is not None,
+            "B (server 2) hears A (server 1)", "B did not hear A before the partition")
+    c.read_until(lambda line: line == "A: before the partition")
+
+    # Server 1's connections to Redis lose every packet, both ways, and so does any new
+    # connection to Redis (server 1's reconnections; top's look at Redis too, meanwhile).
+    ports = ", ".join(str(p) for p in cut)
+    rules = (f"table inet {PARTITION_TABLE} {{\n  chain output {{\n"
+             f"    type filter hook output priority 0;\n"
+             f"    tcp dport {redis_port} tcp sport {{ {ports} }} drop\n"
+             f"    tcp sport {redis_port} tcp dport {{ {ports} }} drop\n"
+             f"    tcp dport {redis_port} tcp flags & (syn | ack) == syn drop\n  }}\n}}\n")
+    since = log_size(first)
+    sh("nft", "-f", "-", stdin=rules)
+    cut_at = time.monotonic()
+    try:
+        tell(f"PARTITION: every packet between chat server 1 (its ports {ports}) and Redis "
+             f"(:{redis_port}) is dropped: no FIN, no reset, nothing. Both ends still think "
+             f"the connection is up.")
+        said = [f"A: said during the partition #{i}" for i in range(1, 4)]
+        a.send(said[0])
+        tell("A speaks; server 1 publishes into the void and waits for a reply that cannot come")
+        noticed = wait_for_log(first, "redis: no answer", since, 10)
+        promise(noticed, f"server 1 noticed the silence after {time.monotonic() - cut_at:.1f} s "
+                "(a PING after --redis-ping-ms of quiet, no answer within --redis-timeout-ms) "
+                "and reconnects, in vain for now",
+                "server 1 never said on stderr that Redis stopped answering")
+        for line in said[1:]:
+            a.send(line)
+        b.send("B: said while server 1 is cut off")
+        tell("B (server 2, still in touch) speaks too: server 1 is not subscribed, and pub/sub "
+             "keeps nothing for an absent subscriber, so A and C will never hear it")
+        time.sleep(max(0.0, options.seconds - (time.monotonic() - cut_at)))
+    finally:
+        subprocess.run(["nft", "delete", "table", "inet", PARTITION_TABLE], capture_output=True)
+    healed = time.monotonic()
+    tell(f"HEALED after {healed - cut_at:.0f} s: the firewall rule is gone")
+    heard, lines_b = b.read_until(lambda line: line == said[-1], timeout=10)
+    lines_b = [line for line in lines_b if line.startswith("A: ")]
+    promise(heard is not None and lines_b == said,
+            f"B got A's {len(said)} lines, in order, {time.monotonic() - healed:.1f} s after "
+            "the heal", f"B got {lines_b}, not {said}")
+    heard_c = [line for line in c.read_all(0.5) if line.startswith("A: ")]
+    promise(heard_c == said, "C, on A's own server, got them too", f"C got {heard_c}")
+    b.send("B: after the partition")
+    promise(a.read_until(lambda line: line == "B: after the partition")[0] is not None,
+            "A and B talk again, with the same connections", "A did not hear B after the heal")
+    for client in (a, b, c):
+        client.close()
+
+
+def lo_qdisc():
+    return sh("tc", "qdisc", "show", "dev", "lo")
+
+
+def one_way(a, b, count, tag):
+    """Milliseconds from A's send until B hears it, for `count` lines; and whether all came
+    intact and in order."""
+    times, lines = [], [f"A: {tag} #{i} " + "x" * 200 for i in range(count)]
+    for line in lines:
+        sent = time.monotonic()
+        a.send(line)
+        got = b.read_until(lambda heard: heard == line, timeout=10)[0]
+        if got is None:
+            return times, False
+        times.append((time.monotonic() - sent) * 1000)
+    return times, True
+
+
+def drill_latency(options):
+    needs_root_and("tc", "iproute2")
+    state = demo_lib.load_state()
+    first, second = server(state, 1), server(state, 2)
+    redis_port = state["redis_port"]
+    if "netem" in lo_qdisc() or "prio" in lo_qdisc():
+        die("the loopback has a queueing discipline already (tc qdisc show dev lo): "
+            "is another drill running? (tc qdisc del dev lo root removes it)")
+    a = ChatClient(first["port"], "A")
+    b = ChatClient(second["port"], "B")
+    tell(f"A is a client of chat server 1, B of chat server 2; every line goes A -> server 1 -> "
+         "Redis -> server 2 -> B")
+    before, whole = one_way(a, b, 20, "before")
+    promise(whole, f"before: a line takes {statistics.median(before):.1f} ms (median of 20)",
+            "lines did not arrive before the drill")
+    netem = ["delay", f"{options.delay}ms", f"{options.delay / 5:g}ms", "loss", f"{options.loss}%"]
+    try:
+        # Only Redis's traffic goes through netem: a prio qdisc with a fourth band that nothing
+        # lands in but what the filters send there.
+        try:
+            sh("tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "prio", "bands", "4",
+               "priomap", *"1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1".split())
+            sh("tc", "qdisc", "add", "dev", "lo", "parent", "1:4", "handle", "40:", "netem",
+               *netem)
+            for direction in ("dport", "sport"):
+                sh("tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio",
+                   "1", "u32", "match", "ip", direction, str(redis_port), "0xffff", "flowid",
+                   "1:4")
+        except RuntimeError as error:
+            die(f"this kernel cannot delay the loopback's packets (it needs the prio and netem "
+                f"queueing disciplines): {str(error).rstrip('.')}. The loopback is left as it was.")
+        tell(f"LATENCY: every packet to or from Redis (:{redis_port}) now waits {options.delay} "
+             f"ms (+- {options.delay / 5:g}), and {options.loss}% are lost: {2 * options.delay} "
+             "ms round trips, as between two data centres")
+        started = time.monotonic()
+        during, whole = one_way(a, b, 20, "during")
+        promise(whole, f"every line arrived, intact and in order: {statistics.median(during):.1f} "
+                f"ms each (median of 20; {2 * options.delay} ms more, for two trips through Redis'"
+                " link); TCP resends what netem drops", "lines went missing under latency")
+        burst = [f"A: burst #{i} " + "y" * 500 for i in range(200)]
+        for line in burst:
+            a.send(line)
+        heard, lines_b = b.read_until(lambda line: line == burst[-1], timeout=30)
+        got = [line for line in lines_b if line.startswith("A: burst")]
+        promise(got == burst, "a burst of 200 lines arrived whole and in order too",
+                f"the burst arrived as {len(got)} lines, not 200 in order")
+        time.sleep(max(0.0, options.seconds - (time.monotonic() - started)))
+    finally:
+        subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], capture_output=True)
+    tell("LATENCY gone: the loopback's queue is as before")
+    after, whole = one_way(a, b, 10, "after")
+    promise(whole, f"after: {statistics.median(after):.1f} ms a line again",
+            "lines did not arrive after the drill")
+    for client in (a, b):
         client.close()
 
 
@@ -384,6 +583,12 @@ def main(argv):
     flood.add_argument("--clients", type=int, default=200)
     flood.add_argument("--seconds", type=float, default=10.0)
     flood.add_argument("--rate", type=float, default=1.0, help="lines a second per client")
+    cut = kinds.add_parser("partition", help="cut chat server 1 off from Redis, then heal")
+    cut.add_argument("--seconds", type=float, default=10.0)
+    slow_net = kinds.add_parser("latency", help="delay and lose packets to and from Redis")
+    slow_net.add_argument("--seconds", type=float, default=10.0)
+    slow_net.add_argument("--delay", type=int, default=25, help="ms each way")
+    slow_net.add_argument("--loss", type=float, default=1.0, help="percent of packets")
     options = parser.parse_args(argv)
 
     stopped = []
@@ -398,7 +603,8 @@ def main(argv):
     ask_demo({"op": "drill-begins", "pid": os.getpid()})
     try:
         {"redis": drill_redis, "server": drill_server, "slow-client": drill_slow_client,
-         "flood": drill_flood}[options.kind](options)
+         "flood": drill_flood, "partition": drill_partition,
+         "latency": drill_latency}[options.kind](options)
     except (ConnectionError, socket.timeout) as error:
         FAILURES.append(str(error))
         tell(f"BROKEN: {error}")

@@ -22,7 +22,8 @@ import time
 import demo_lib
 
 TICKS = os.sysconf("SC_CLK_TCK")
-NOTABLE = re.compile(r"redis: (lost|cannot connect|connected|subscribed)|queueing|queue full|"
+NOTABLE = re.compile(r"redis: (lost|cannot connect|connected|subscribed|no answer|AUTH)|queueing|"
+                     r"queue full|"
                      r"dropping client|failed|no backend|not delivered")
 LEGEND = """\
 CLIENTS  established TCP connections on its port (/proc/net/tcp); Redis: CLIENT LIST

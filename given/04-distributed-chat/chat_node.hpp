@@ -1,6 +1,7 @@
 #pragma once
 // Provided: you do not edit this. One distributed_chat server, declared here so that
 // distributed_chat.cpp can begin with the lesson's idea: you write its functions there.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -13,12 +14,13 @@
 #include "redis_client.hpp"
 #include "room_history.hpp"
 #include "session_flags.hpp"
-#include "workshop/host_port.hpp"
 #include "workshop/program.hpp"
 
 struct node_settings {
   std::string name;                      // NODE in "NODE : welcome ...": this process's id
-  workshop::host_port redis;             // --redis
+  redis::address redis;                  // --redis
+  redis::health_check redis_check{std::chrono::milliseconds{1000},   // --redis-ping-ms
+                                  std::chrono::milliseconds{2000}};  // --redis-timeout-ms
   std::string channel = "chat channel";  // --channel
   std::size_t history = 0;               // --history: lines a newcomer gets first (0: none)
   std::size_t max_queued = 100000;       // --max-queued: lines waiting for Redis
@@ -30,7 +32,7 @@ struct node_settings {
 class chat_node {
  public:
   chat_node(asio::any_io_executor executor, node_settings settings);
-  void start();                              // connects to Redis (and keeps reconnecting)
+  void start();                              // connects to Redis (and keeps reconnecting): 2, 6, 7
   void admit(asio::ip::tcp::socket socket);  // a new client: welcome it, let it talk
 
  private:

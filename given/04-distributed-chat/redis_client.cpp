@@ -1,6 +1,8 @@
 #include "redis_client.hpp"
 
 #include <hiredis.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <algorithm>
 
@@ -55,6 +57,10 @@ struct error_category : std::error_category {
         return "the connection to Redis was lost before the reply";
       case error::protocol:
         return "Redis sent something hiredis could not parse";
+      case error::silent:
+        return "Redis did not answer within the deadline";
+      case error::auth_refused:
+        return "Redis refused the user or password of --redis";
     }
     return "unknown redis error";
   }
@@ -65,6 +71,27 @@ struct error_category : std::error_category {
 std::error_code make_error_code(error value) {
   static const error_category category;
   return {static_cast<int>(value), category};
+}
+
+std::optional<address> parse_address(std::string_view text) {
+  address parsed;
+  constexpr std::string_view scheme = "redis://";
+  if (text.substr(0, scheme.size()) == scheme) {
+    text.remove_prefix(scheme.size());
+    if (const auto at = text.rfind('@'); at != std::string_view::npos) {
+      const auto credentials = text.substr(0, at);
+      const auto colon = credentials.find(':');
+      if (colon == std::string_view::npos) return std::nullopt;  // a password is required
+      parsed.user = credentials.substr(0, colon);
+      parsed.password = credentials.substr(colon + 1);
+      text.remove_prefix(at + 1);
+    }
+    if (!text.empty() && text.back() == '/') text.remove_suffix(1);
+  }
+  const auto host_port = workshop::parse_host_port(text);
+  if (!host_port) return std::nullopt;
+  static_cast<workshop::host_port&>(parsed) = *host_port;
+  return parsed;
 }
 
 std::string format(const command& words) {
@@ -93,6 +120,7 @@ connection::connection(asio::any_io_executor executor, address where, std::strin
       retry_timer_{executor},
       write_wakeup_{executor, asio::steady_timer::time_point::max()},
       ready_signal_{executor, asio::steady_timer::time_point::max()},
+      health_timer_{executor},
       parser_{nullptr, redisReaderFree} {}
 
 connection::~connection() = default;
@@ -129,8 +157,9 @@ awaitable<void> connection::keep_connected() {
       workshop::log("redis: cannot connect to ", workshop::to_string(where_), " (", why.message(),
                     "), retrying in ", delay.count(), " ms (", role_, ")");
     } else {
-      delay = first_retry;
       const std::error_code lost = co_await serve_connection();
+      // A connection Redis never answered, or refused, backs off as a failed connect does.
+      if (answered_ && lost != make_error_code(error::auth_refused)) delay = first_retry;
       workshop::log("redis: lost (", lost.message(), "), retrying in ", delay.count(), " ms (",
                     role_, ")");
     }
@@ -142,14 +171,26 @@ awaitable<void> connection::keep_connected() {
 
 awaitable<std::error_code> connection::serve_connection() {
   connected_ = true;
+  silent_ = answered_ = false;
+  pings_due_ = 0;
+  last_heard_ = std::chrono::steady_clock::now();
   workshop::log("redis: connected (", role_, " to ", workshop::to_string(where_), ")");
+  const auto generation = ++generation_;
+  auto self = shared_from_this();
   asio::co_spawn(
-      executor_,
-      [self = shared_from_this(), generation = ++generation_] {
-        return self->write_outgoing(generation);
-      },
-      asio::detached);
-  replies_to_skip_ = name_.empty() ? 0 : 1;
+      executor_, [self, generation] { return self->write_outgoing(generation); }, asio::detached);
+  if (check_.interval.count() > 0) {
+    asio::co_spawn(
+        executor_, [self, generation] { return self->watch_silence(generation); }, asio::detached);
+  }
+  // AUTH and CLIENT SETNAME go first; Redis runs commands in order, so the rest may follow at
+  // once (if AUTH is refused, its error comes first and the connection is dropped).
+  auth_pending_ = !where_.password.empty();
+  replies_to_skip_ = (auth_pending_ ? 1 : 0) + (name_.empty() ? 0 : 1);
+  if (auth_pending_) {
+    send(format(where_.user.empty() ? command{"AUTH", where_.password}
+                                    : command{"AUTH", where_.user, where_.password}));
+  }
   if (!name_.empty()) send(format({"CLIENT", "SETNAME", name_}));
   handle_connected();
   const std::error_code why = co_await read_replies();  // until the connection breaks
@@ -169,9 +210,25 @@ awaitable<std::error_code> connection::connect_once() {
       co_await resolver.async_resolve(where_.host, std::to_string(where_.port), use_tuple);
   if (resolve_error) co_return resolve_error;
   socket_ = tcp::socket{executor_};
+  // A SYN into a partition gets no answer and the kernel tries for two minutes: with a health
+  // check, give up after its interval and deadline.
+  asio::steady_timer give_up{executor_};
+  auto gave_up = std::make_shared<bool>(false);
+  if (check_.interval.count() > 0) {
+    give_up.expires_after(check_.interval + check_.deadline);
+    give_up.async_wait([self = shared_from_this(), gave_up](std::error_code ec) {
+      if (ec) return;
+      *gave_up = true;
+      std::error_code ignored;
+      self->socket_.close(ignored);
+    });
+  }
   auto [connect_error, endpoint] = co_await asio::async_connect(socket_, endpoints, use_tuple);
+  give_up.cancel();
+  if (*gave_up) co_return make_error_code(error::silent);
   if (connect_error) co_return connect_error;
   socket_.set_option(tcp::no_delay{true});
+  keep_alive();
   parser_.reset(redisReaderCreate());  // a fresh parser: no half reply from the last connection
   co_return std::error_code{};
 }
@@ -180,7 +237,10 @@ awaitable<std::error_code> connection::read_replies() {
   std::vector<char> chunk(16384);  // on the heap: a big array in a coroutine frame upsets g++
   while (true) {
     auto [read_error, size] = co_await socket_.async_read_some(asio::buffer(chunk), use_tuple);
-    if (read_error) co_return read_error;
+    if (read_error) co_return silent_ ? make_error_code(error::silent) : read_error;
+    last_heard_ = std::chrono::steady_clock::now();
+    answered_ = true;
+    if (pings_due_ > 0) health_timer_.cancel();  // it waits for an answer: here is one
     if (redisReaderFeed(parser_.get(), chunk.data(), size) != REDIS_OK)
       co_return make_error_code(error::protocol);
     while (true) {
@@ -190,9 +250,19 @@ awaitable<std::error_code> connection::read_replies() {
       if (raw == nullptr) break;  // the rest of this reply has not arrived yet
       reply answer = convert(*static_cast<redisReply*>(raw));
       freeReplyObject(raw);
+      if (pings_due_ > 0 && is_pong(answer)) {  // the health check's: hearing it was the point
+        --pings_due_;
+        continue;
+      }
       if (replies_to_skip_ > 0) {
-        --replies_to_skip_;
+        const bool auth = std::exchange(auth_pending_, false);
+        if (auth && answer.type == reply::kind::error) {
+          workshop::log("redis: AUTH refused (", answer.text, "): check the user and password in ",
+                        "--redis (", role_, ")");
+          co_return make_error_code(error::auth_refused);
+        }
         if (answer.type == reply::kind::error) workshop::log("redis: ", answer.text);
+        --replies_to_skip_;
         continue;
       }
       handle_reply(std::move(answer));
@@ -216,6 +286,60 @@ awaitable<void> connection::write_outgoing(std::uint64_t generation) {
       co_return;
     }
   }
+}
+
+// Silence is the failure no packet announces. After check_.interval without a byte from Redis,
+// PING; if nothing at all comes within check_.deadline, drop the connection as if it had broken:
+// keep_connected() connects again, the subscriber subscribes again, the caller's queue is sent.
+awaitable<void> connection::watch_silence(std::uint64_t generation) {
+  auto self = shared_from_this();
+  auto& timer = health_timer_;
+  const auto still_mine = [&] { return connected_ && generation == generation_; };
+  while (still_mine()) {
+    const auto heard = last_heard_;
+    timer.expires_at(heard + check_.interval);
+    co_await timer.async_wait(use_tuple);
+    if (!still_mine()) co_return;
+    if (last_heard_ != heard) continue;  // Redis spoke meanwhile
+    send(format({"PING"}));
+    ++pings_due_;
+    const auto give_up = std::chrono::steady_clock::now() + check_.deadline;
+    while (last_heard_ == heard && std::chrono::steady_clock::now() < give_up && still_mine()) {
+      timer.expires_at(give_up);
+      co_await timer.async_wait(use_tuple);  // woken early by any answer
+    }
+    if (!still_mine()) co_return;
+    if (last_heard_ != heard) continue;  // the next PING is due an interval after this answer
+    workshop::log("redis: no answer for ", (check_.interval + check_.deadline).count(),
+                  " ms, not even to PING: dropping the connection (", role_, ")");
+    silent_ = true;
+    std::error_code ignored;
+    socket_.set_option(asio::socket_base::linger{true, 0}, ignored);  // a reset: the kernel
+    socket_.close(ignored);  // stops resending what Redis never acknowledged
+    co_return;
+  }
+}
+
+// A PING's reply: "+PONG", or ["pong", ""] on a subscribed connection.
+bool connection::is_pong(const reply& answer) {
+  if (answer.type == reply::kind::status) return answer.text == "PONG";
+  return answer.type == reply::kind::array && answer.elements.size() == 2 &&
+         answer.elements[0].text == "pong";
+}
+
+void connection::keep_alive() {
+  std::error_code ignored;
+  socket_.set_option(asio::socket_base::keep_alive{true}, ignored);
+  if (check_.interval.count() == 0) return;
+  using idle = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPIDLE>;
+  using every = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPINTVL>;
+  using probes = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPCNT>;
+  const auto seconds = [](std::chrono::milliseconds span) {
+    return static_cast<int>(std::max<long long>(1, (span.count() + 999) / 1000));
+  };
+  socket_.set_option(idle{seconds(check_.interval + check_.deadline)}, ignored);
+  socket_.set_option(every{1}, ignored);
+  socket_.set_option(probes{3}, ignored);
 }
 
 // ---- client ----

@@ -7,13 +7,17 @@
 // Each connection connects, and whenever it is lost reconnects with a growing delay
 // (100 ms doubling up to 1 s), logging every transition on stderr ("redis: connected ...",
 // "redis: lost (...), retrying in N ms"). A subscriber subscribes again after each reconnection.
+// A connection with a health check (check_health) also counts a Redis that stops answering as
+// lost: a partition or a hung host sends no FIN and no reset, only silence.
 #include <asio.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -23,8 +27,21 @@ struct redisReader;
 
 namespace redis {
 
-// Where Redis listens: "HOST:PORT", read by workshop::parse_host_port.
-using address = workshop::host_port;
+// Where Redis listens, and who we are to it.
+struct address : workshop::host_port {
+  std::string user;      // for AUTH (empty: Redis's "default" user)
+  std::string password;  // AUTH after every connect (empty: no AUTH)
+};
+
+// "HOST:PORT" or "redis://[USER:PASSWORD@]HOST:PORT" (USER may be empty: "redis://:pw@h:6379");
+// nothing when the text is neither.
+std::optional<address> parse_address(std::string_view text);
+
+// How a connection notices a Redis that has gone silent. Zero: it does not look.
+struct health_check {
+  std::chrono::milliseconds interval{0};  // PING after this long without a byte from Redis
+  std::chrono::milliseconds deadline{0};  // no reply this long after the PING: the link is dead
+};
 
 // One reply, as Redis sent it.
 struct reply {
@@ -46,6 +63,8 @@ enum class error {
   not_connected = 1,  // Redis is away right now: nothing was sent
   connection_lost,    // the connection broke before the reply came: it may or may not have run
   protocol,           // Redis sent bytes hiredis could not parse
+  silent,             // Redis did not answer a PING (or a connect) within the deadline
+  auth_refused,       // Redis refused the user and password given in the address
 };
 std::error_code make_error_code(error value);
 
@@ -60,6 +79,12 @@ class connection : public std::enable_shared_from_this<connection> {
   // Names the connection in Redis's CLIENT LIST (CLIENT SETNAME, no spaces), from the next
   // connection on: tests and operators can see who is connected.
   void set_name(std::string name) { name_ = std::move(name); }
+  // From the next connection on: PING Redis when it has been quiet for `check.interval`, and
+  // count the connection as lost (and connect again) when the reply does not come within
+  // `check.deadline`; a connect that takes longer than both is given up too. TCP keepalive
+  // probes an idle connection after both as well: it keeps the path's NAT and firewall
+  // entries alive, and lets the kernel notice a vanished host by itself.
+  void check_health(health_check check) { check_ = check; }
 
  protected:
   connection(asio::any_io_executor executor, address where, std::string role);
@@ -77,6 +102,9 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::awaitable<std::error_code> connect_once();
   asio::awaitable<std::error_code> read_replies();
   asio::awaitable<void> write_outgoing(std::uint64_t generation);
+  asio::awaitable<void> watch_silence(std::uint64_t generation);  // the health check
+  static bool is_pong(const reply& answer);
+  void keep_alive();  // TCP keepalive, at the health check's pace when there is one
 
   asio::any_io_executor executor_;
   address where_;
@@ -85,13 +113,20 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::steady_timer retry_timer_;
   asio::steady_timer write_wakeup_;  // the writer sleeps on it until there is something to send
   asio::steady_timer ready_signal_;  // wait_ready() sleeps on it until the next connection
+  asio::steady_timer health_timer_;  // the health check sleeps on it; bytes from Redis wake it
   std::unique_ptr<redisReader, void (*)(redisReader*)> parser_;
   std::string outgoing_;
   std::string name_;
-  std::size_t replies_to_skip_ = 0;  // the reply to our own CLIENT SETNAME
+  health_check check_;
+  std::chrono::steady_clock::time_point last_heard_;  // the last bytes from Redis
+  bool silent_ = false;              // this connection was dropped for not answering
+  std::size_t pings_due_ = 0;        // PINGs sent and not answered yet
+  std::size_t replies_to_skip_ = 0;  // the replies to our own AUTH and CLIENT SETNAME
+  bool auth_pending_ = false;        // the next skipped reply answers AUTH
   std::uint64_t generation_ = 0;     // one per connection: a writer from an old one stops
   bool connected_ = false;
   bool ready_ = false;
+  bool answered_ = false;  // Redis sent something on this connection
   std::vector<std::function<void()>> lost_callbacks_;
 };
 

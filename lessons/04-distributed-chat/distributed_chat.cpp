@@ -86,6 +86,12 @@ void chat_node::start() {
   //              (room_history.hpp says which calls). (tests: "a newcomer gets the last lines
   //              first, then live ones", "a newcomer joining mid-conversation misses nothing and
   //              sees nothing twice")
+  // TODO step 7: a partition is not a crash: no FIN and no reset come, only silence, and TCP
+  //              alone takes minutes to notice. Both Redis connections must notice a Redis that
+  //              stops answering within --redis-ping-ms plus --redis-timeout-ms
+  //              (settings_.redis_check), say so, and start over as after a crash.
+  //              (test: "Redis silent: each server says so within its deadline, keeps its
+  //              clients, and lines said meanwhile arrive after")
   publisher_->set_name("distributed_chat:" + settings_.name + ":publisher");
   subscriber_->set_name("distributed_chat:" + settings_.name + ":subscriber");
   publisher_->start();
@@ -203,11 +209,22 @@ int main(int argc, char** argv) {
   CLI::App app{"Lesson 04: one chat room across several servers, through Redis publish/subscribe.",
                "distributed_chat"};
   workshop::add_listen_flags(app, address);
-  app.add_option("--redis", redis_address, "Redis to meet the other servers at, HOST:PORT")
+  app.add_option("--redis", redis_address,
+                 "Redis to meet the other servers at: HOST:PORT or redis://[USER:PASSWORD@]HOST:PORT")
       ->capture_default_str()
       ->check([](const std::string& text) {
-        return workshop::parse_host_port(text) ? std::string{} : std::string{"expected HOST:PORT"};
+        return redis::parse_address(text) ? std::string{}
+                                          : std::string{"expected HOST:PORT or redis://..."};
       });
+  std::int64_t ping_ms = settings.redis_check.interval.count();
+  std::int64_t timeout_ms = settings.redis_check.deadline.count();
+  app.add_option("--redis-ping-ms", ping_ms, "PING Redis after this long without a word from it")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--redis-timeout-ms", timeout_ms,
+                 "No reply to that PING within this: the connection is dropped and made again")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--channel", settings.channel, "Redis channel the servers share")
       ->capture_default_str();
   app.add_option("--history", settings.history, "Lines a newcomer gets first (0: none)")
@@ -220,7 +237,8 @@ int main(int argc, char** argv) {
   chat::add_session_flags(app, settings.limits);  // --max-line, --max-backlog, --soft-backlog...
   workshop::add_max_clients_flag(app, settings.max_clients);
   workshop::parse_flags_or_exit(app, argc, argv);
-  settings.redis = *workshop::parse_host_port(redis_address);
+  settings.redis = *redis::parse_address(redis_address);
+  settings.redis_check = {std::chrono::milliseconds{ping_ms}, std::chrono::milliseconds{timeout_ms}};
   workshop::raise_fd_limit();
 
   asio::io_context io;

@@ -280,6 +280,18 @@ int server::stop(int signal, ms grace) {
   return exit_code_;
 }
 
+bool server::wait_for_log(const std::string& text, ms within, std::size_t times) const {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (true) {
+    const std::string log = read_file(stderr_path_);
+    std::size_t seen = 0;
+    for (auto at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++seen;
+    if (seen >= times) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
 std::string server::log_tail(std::size_t lines) const {
   const std::string text = read_file(stderr_path_);
   std::size_t start = text.size();

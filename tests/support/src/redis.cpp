@@ -43,7 +43,7 @@ bool answers_ping(std::uint16_t port) {
   auto connection = client::try_connect(port, "ping", true);
   if (!connection || !connection->try_send("PING\r\n")) return false;
   const auto line = connection->read_line(500ms);
-  return line && *line == "+PONG\r\n";
+  return line && (*line == "+PONG\r\n" || line->rfind("-NOAUTH", 0) == 0);
 }
 
 }  // namespace
@@ -58,7 +58,12 @@ std::string resp_command(const std::vector<std::string>& words) {
 // ---- redis_server ----
 
 redis_server redis_server::start() {
+  return start_with_password("");
+}
+
+redis_server redis_server::start_with_password(std::string password) {
   redis_server started;
+  started.password_ = std::move(password);
   for (int attempt = 0; attempt < 3; ++attempt) {  // the free port may be taken meanwhile
     started.port_ = free_port();
     started.launch();
@@ -77,11 +82,12 @@ void redis_server::launch() {
   }
   log_path_ =
       "/tmp/workshop-test-" + std::to_string(getpid()) + "-redis-" + std::to_string(port_) + ".log";
-  const std::vector<std::string> args{*program, "--port",       std::to_string(port_),
-                                      "--bind", "127.0.0.1",    "--save",
-                                      "",       "--appendonly", "no",
-                                      "--dir",  "/tmp",         "--protected-mode",
-                                      "no"};
+  std::vector<std::string> args{*program, "--port",       std::to_string(port_),
+                                "--bind", "127.0.0.1",    "--save",
+                                "",       "--appendonly", "no",
+                                "--dir",  "/tmp",         "--protected-mode",
+                                "no"};
+  if (!password_.empty()) args.insert(args.end(), {"--requirepass", password_});
   const pid_t pid = fork();
   if (pid == 0) {
     const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -114,7 +120,8 @@ void redis_server::launch() {
 redis_server::redis_server(redis_server&& other) noexcept
     : pid_{std::exchange(other.pid_, -1)},
       port_{other.port_},
-      log_path_{std::move(other.log_path_)} {}
+      log_path_{std::move(other.log_path_)},
+      password_{std::move(other.password_)} {}
 
 redis_server::~redis_server() {
   if (pid_ > 0) {
@@ -134,6 +141,16 @@ void redis_server::kill() {
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
   note("killed redis-server on port " + std::to_string(port_));
+}
+
+void redis_server::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  note("paused redis-server on port " + std::to_string(port_) + " (SIGSTOP): it answers nothing");
+}
+
+void redis_server::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+  note("resumed redis-server on port " + std::to_string(port_) + " (SIGCONT)");
 }
 
 void redis_server::restart() {

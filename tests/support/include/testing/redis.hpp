@@ -18,6 +18,8 @@ class redis_server {
   // Starts `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no` on a free port
   // and waits until it answers PING. Fails the test (saying how to install it) if it is missing.
   static redis_server start();
+  // The same with `requirepass`: clients must AUTH with `password` first.
+  static redis_server start_with_password(std::string password);
   redis_server(redis_server&& other) noexcept;
   redis_server& operator=(redis_server&&) = delete;
   ~redis_server();  // stops it
@@ -26,6 +28,10 @@ class redis_server {
   std::string address() const;  // "127.0.0.1:PORT", for --redis
   void kill();                  // SIGKILL, as if it crashed; waits until it is gone
   void restart();               // starts it again on the same port, empty
+  // SIGSTOP: it still holds its port and the kernel still accepts and acknowledges, but it
+  // answers nothing, as a Redis behind a partition or on a hung host. resume() is SIGCONT.
+  void pause();
+  void resume();
 
  private:
   redis_server() = default;
@@ -33,6 +39,7 @@ class redis_server {
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
   std::string log_path_;
+  std::string password_;
 };
 
 // One reply in RESP.

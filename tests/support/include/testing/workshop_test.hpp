@@ -77,6 +77,8 @@ class server {
   // (or -1 if it had to be killed, 128+N if a signal ended it).
   int stop(int signal = 15, ms grace = 3000ms);
   std::string log_tail(std::size_t lines = 15) const;  // the last lines on its stderr
+  // Waits up to `within` until `text` occurs at least `times` times on its stderr.
+  bool wait_for_log(const std::string& text, ms within, std::size_t times = 1) const;
   std::size_t memory_kib() const;                      // resident set size now (VmRSS)
 
  private:
