@@ -139,6 +139,13 @@ class client : public connection {
   // error::not_connected while Redis is away: the caller decides whether to keep and retry.
   asio::awaitable<std::pair<std::error_code, std::vector<reply>>> execute(
       std::vector<command> commands);
+  // One command, its words as arguments: co_await execute_one("PUBSUB", "NUMSUB", channel).
+  // (Spelled as a braced list inside the co_await, the same call trips g++ 12: "error: array
+  // used as initializer" at the function's closing brace. This overload builds the list here.)
+  template <typename... Words>
+  asio::awaitable<std::pair<std::error_code, std::vector<reply>>> execute_one(Words&&... words) {
+    return execute(std::vector<command>{command{std::string(std::forward<Words>(words))...}});
+  }
 
  private:
   using connection::connection;
