@@ -320,12 +320,12 @@ def wrk_figures(server_pids, seconds, connections, port):
 SIZES = {
     "full": {"runs": 5, "hello_clients": 10000, "idle_clients": 10000, "wrk_seconds": 10,
              "connect_seconds": 5,
-             "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)],
-             "proxy_seconds": 5, "paced_lines": 2000},
+             "chat": [(1, 100, 10000), (1, 1000, 1000), (10, 200, 1000)],
+             "proxy_seconds": 5, "paced_lines": 2000, "fast_paced_lines": 20000},
     "quick": {"runs": 3, "hello_clients": 2000, "idle_clients": 10000, "wrk_seconds": 3,
               "connect_seconds": 2,
               "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)],
-              "proxy_seconds": 1, "paced_lines": 500},
+              "proxy_seconds": 1, "paced_lines": 500, "fast_paced_lines": 5000},
 }
 
 
@@ -537,15 +537,23 @@ def scenario_tcp_connections(sizes):
     return run, f"TCP hello, short connections (4 at a time, {seconds} s)"
 
 
-def chat_figures(load, servers, senders, receivers, lines, rate=0, redis=None):
+# How a sender writes its burst: lines per write (chat_load --per-write; 0 the whole burst in one
+# write). A chat client is the first: it writes each line as it is typed or produced, and the
+# server's reads catch however many happen to have arrived.
+SHAPES = ((1, "1 line a write (a chat client)"), (16, "16 lines a write"),
+          (0, "whole burst in 1 write"))
+
+
+def chat_figures(load, servers, senders, receivers, lines, rate=0, redis=None, per_write=0):
     """chat_load on `servers` (and `redis`, watched on its own): 64-byte lines, each sender's
-    lines in one write (or `rate` lines/s each, one a write); the servers' CPU over the load
-    phase."""
+    lines `per_write` a write (0: all in one; or `rate` lines/s each, one a write); the servers'
+    CPU over the load phase."""
     addresses = ",".join(f"127.0.0.1:{server.port}" for server in servers)
     pids = [server.pid for server in servers] + ([redis.pid] if redis else [])
     result, measured = run_load(
         [load, "--server", addresses, "--senders", str(senders), "--receivers", str(receivers),
-         "--lines", str(lines), "--bytes", "64", "--timeout", "40", "--phases"]
+         "--lines", str(lines), "--bytes", "64", "--timeout", "40", "--phases",
+         "--per-write", str(per_write)]
         + (["--rate", str(rate)] if rate else []), 120, pids)
     expected, delivered = first(result, "expected"), first(result, "delivered")
     return [("delivered lines/s", "lines/s", "higher", first(result, "lines_per_s")),
@@ -627,19 +635,23 @@ def floor_references(lines_a_write, paced=False):
              measure, "once")]
 
 
-def scenario_chat(index):
-    """chat_server: the index-th of SIZES' (senders, receivers, lines) fan-outs."""
+def scenario_chat(index, shape):
+    """chat_server: the index-th of SIZES' (senders, receivers, lines) fan-outs, its senders
+    writing as SHAPES[shape] says."""
+    per_write, shown = SHAPES[shape]
+
     def make(sizes):
         senders, receivers, lines = sizes["chat"][index]
         load = tool("03-chat-server", "chat_load")
-        title = f"chat fan-out {senders}x{receivers} ({lines} lines each)"
+        title = f"chat fan-out {senders}x{receivers} ({lines} lines each), {shown}"
         if not load:
             return None, "benchmarks/03-chat-server/chat_load is not built"
 
         def run(kind):
             server = start(kind, "03-chat-server", "chat_server")
             try:
-                figures = chat_figures(load, [server], senders, receivers, lines)
+                figures = chat_figures(load, [server], senders, receivers, lines,
+                                       per_write=per_write)
                 if not server.alive():
                     raise RuntimeError(f"the server died (exit {server.process.poll()})")
                 return figures + [("peak memory", "MiB", "lower", server.peak_memory_mib())]
@@ -651,10 +663,20 @@ def scenario_chat(index):
 
 def scenario_chat_paced(sizes):
     """chat_server, one sender at a steady rate: one line a read, so one line a write at best."""
+    return chat_paced(sizes, PACED_RATE, sizes["paced_lines"], floor_references(1, paced=True))
+
+
+def scenario_chat_paced_fast(sizes):
+    """chat_server, one sender at 20,000 lines/s: an offered load that does not depend on the
+    server, fast enough that a server may batch lines that arrive while it writes."""
+    return chat_paced(sizes, 20000, sizes["fast_paced_lines"], [])
+
+
+def chat_paced(sizes, rate, lines, references):
     load = tool("03-chat-server", "chat_load")
     if not load:
         return None, "benchmarks/03-chat-server/chat_load is not built"
-    receivers, rate, lines = FLOOR_PEERS, PACED_RATE, sizes["paced_lines"]
+    receivers = FLOOR_PEERS
 
     def run(kind):
         server = start(kind, "03-chat-server", "chat_server")
@@ -665,17 +687,20 @@ def scenario_chat_paced(sizes):
             return figures
         finally:
             server.stop()
-    return run, (f"chat paced, 1 sender at {rate} lines/s to {receivers} ({lines} lines)"), \
-        floor_references(1, paced=True)
+    return run, (f"chat paced, 1 sender at {rate:,} lines/s to {receivers} ({lines:,} lines)"), \
+        references
 
 
-def scenario_distributed(index):
+def scenario_distributed(index, shape):
     """distributed_chat: two servers on one Redis, the index-th of SIZES' chat fan-outs, with the
-    receivers and the senders spread over both servers."""
+    receivers and the senders spread over both servers, the senders writing as SHAPES[shape]."""
+    per_write, shown = SHAPES[shape]
+
     def make(sizes):
         senders, receivers, lines = sizes["chat"][index]
         load = tool("03-chat-server", "chat_load")
-        title = f"distributed chat, 2 servers + Redis, {senders}x{receivers} ({lines} lines each)"
+        title = (f"distributed chat, 2 servers + Redis, {senders}x{receivers} ({lines} lines "
+                 f"each), {shown}")
         if not load:
             return None, "benchmarks/03-chat-server/chat_load is not built"
         if not shutil.which("redis-server"):
@@ -690,7 +715,8 @@ def scenario_distributed(index):
                                          ["--redis", f"127.0.0.1:{redis.port}", "--channel",
                                           "compare"]))
                 time.sleep(0.5)  # both subscribed before the first line
-                figures = chat_figures(load, servers, senders, receivers, lines, redis=redis)
+                figures = chat_figures(load, servers, senders, receivers, lines, redis=redis,
+                                       per_write=per_write)
                 if not all(s.alive() for s in servers):
                     raise RuntimeError("a server died during the load")
                 return figures + [("peak memory, both servers", "MiB", "lower",
@@ -1119,10 +1145,11 @@ SCENARIOS = [scenario_hello_held,
              scenario_idle("01-hello-http", "hello_http", "hello HTTP",
                            ["--idle-timeout-ms", "60000"]),
              scenario_hello_keepalive, scenario_tcp_connections,
-             scenario_chat(0), scenario_chat(1), scenario_chat(2),
+             *[scenario_chat(i, shape) for i in range(3) for shape in range(len(SHAPES))],
              scenario_idle("03-chat-server", "chat_server", "chat"),
-             scenario_chat_paced, scenario_distributed(0), scenario_distributed(1),
-             scenario_distributed(2), scenario_proxy]
+             scenario_chat_paced, scenario_chat_paced_fast,
+             *[scenario_distributed(i, shape) for i in range(3) for shape in range(len(SHAPES))],
+             scenario_proxy]
 
 
 def main():
