@@ -9,9 +9,10 @@
 // --rate 0 (the default) each sender sends as fast as the server takes it, --per-write lines a
 // write, each stamped just before its write: 0 (the default) writes the whole burst in one
 // write; 1 is what a chat client does (a line a write, as it is typed or produced), so the
-// server sees whatever its reads happen to catch; 16 is a client that batches a little. A
-// burst's sender writes from a thread of its own, with blocking writes, so that its pace is
-// the server's and its own, not this loop's (which reads for every receiver).
+// server sees whatever its reads happen to catch; 16 is a client that batches a little. With
+// --rate R each sender writes one line R times a second. Each sender writes from a thread of
+// its own, with blocking writes, so that its pace is the server's (or the rate) and its own,
+// not this loop's (which reads for every receiver).
 //
 // With --phases it also prints {"phase":"connected"} once every client has joined, then waits
 // for a line on its stdin before it sends the first line, and after its result line waits until
@@ -92,14 +93,21 @@ std::string make_line(int sender, int seq, std::size_t bytes) {
   return line + '\n';
 }
 
-// A burst (--rate 0), from a thread of its own: --per-write lines a write (0: all of them in
-// one), each write blocking until the kernel took it all, as a client's plain write() does. The
-// socket is also read by this loop (discard_incoming), which may have made it non-blocking:
-// then poll() waits for room.
-void send_burst(int fd, int sender, const options& opts) {
-  const int per_write = opts.per_write > 0 ? opts.per_write : opts.lines;
+// A sender, from a thread of its own: a burst (--rate 0) --per-write lines a write (0: all of
+// them in one), or one line a write `rate` times a second; each write blocking until the kernel
+// took it all, as a client's plain write() does. The socket is also read by this loop
+// (discard_incoming), which may have made it non-blocking: then poll() waits for room.
+void send_lines(int fd, int sender, const options& opts) {
+  const int per_write = opts.rate > 0 ? 1 : opts.per_write > 0 ? opts.per_write : opts.lines;
+  const auto gap = std::chrono::nanoseconds{
+      opts.rate > 0 ? static_cast<std::int64_t>(1e9 / opts.rate) : std::int64_t{0}};
+  auto next = steady_clock::now();
   std::string chunk;
   for (int seq = 0; seq < opts.lines;) {
+    if (gap.count() > 0) {
+      std::this_thread::sleep_until(next);
+      next += gap;
+    }
     chunk.clear();
     for (const int end = std::min(opts.lines, seq + per_write); seq < end; ++seq)
       chunk += make_line(sender, seq, opts.bytes);
@@ -115,20 +123,6 @@ void send_burst(int fd, int sender, const options& opts) {
         return;
       }
     }
-  }
-}
-
-// Paced (--rate > 0): one line a write, from this loop, `rate` lines a second.
-awaitable<void> send_paced(tcp::socket& socket, int sender, const options& opts) {
-  asio::steady_timer pace{socket.get_executor()};
-  const auto gap = std::chrono::nanoseconds{static_cast<std::int64_t>(1e9 / opts.rate)};
-  auto next = steady_clock::now();
-  for (int seq = 0; seq < opts.lines; ++seq) {
-    pace.expires_at(next);
-    co_await pace.async_wait(use_awaitable);
-    next += gap;
-    const std::string line = make_line(sender, seq, opts.bytes);
-    co_await asio::async_write(socket, asio::buffer(line), use_awaitable);
   }
 }
 
@@ -241,15 +235,11 @@ awaitable<void> run(const options& opts, results& totals, asio::io_context& io) 
   }
   // The senders' sockets stay here too (and so their places in the room) until the run ends.
   totals.first_send = totals.last_delivery = steady_clock::now();
-  std::vector<std::thread> bursts;
+  std::vector<std::thread> sending;
   for (int i = 0; i < opts.senders; ++i) {
     auto& socket = senders[static_cast<std::size_t>(i)];
     asio::co_spawn(io, discard_incoming(socket), asio::detached);
-    if (opts.rate > 0) {
-      asio::co_spawn(io, send_paced(socket, i, opts), asio::detached);
-    } else {
-      bursts.emplace_back(send_burst, socket.native_handle(), i, std::cref(opts));
-    }
+    sending.emplace_back(send_lines, socket.native_handle(), i, std::cref(opts));
   }
 
   const auto deadline = steady_clock::now() + std::chrono::duration_cast<steady_clock::duration>(
@@ -262,7 +252,7 @@ awaitable<void> run(const options& opts, results& totals, asio::io_context& io) 
   if (totals.delivered < totals.expected) {  // a sender may still wait for room: end its wait
     for (auto& socket : senders) ::shutdown(socket.native_handle(), SHUT_RDWR);
   }
-  for (auto& burst : bursts) burst.join();
+  for (auto& sender : sending) sender.join();
   print_json(opts, totals, totals.delivered < totals.expected);
   if (opts.phases) {  // every client still connected until whoever runs us has measured
     while (std::getchar() != EOF) {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What a chat server pays per delivered line, and where: system calls per delivered line and
 # server CPU per delivered line (perf stat over the load phase alone), for our chat_server and
-# the talk's Node.js one, in turn, one sender x R receivers, the sender writing --per-write
-# lines a write (1: as a chat client does). With PROFILE=1 it also records our server's profile
-# (perf record -g) and prints its top entries.
+# the talk's Node.js one, in turn, SENDERS (1) x R receivers, each sender writing --per-write
+# lines a write (1: as a chat client does), or RATE lines/s each when RATE is set. With
+# PROFILE=1 it also records our server's profile (perf record -g) and prints its top entries.
 #
 #   cmake --preset release && cmake --build --preset release --target solutions_03_chat_server bench_03_chat_load
 #   (cd reference/node && npm ci)
@@ -15,7 +15,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${BUILD:-$ROOT/build-release}"
-SERVER="$BUILD/solutions/03-chat-server/chat_server"
+SERVER="${SERVER:-$BUILD/solutions/03-chat-server/chat_server}"  # or another build of it
 LOAD="$BUILD/benchmarks/03-chat-server/chat_load"
 PER_WRITE="${1:-1}" LINES="${2:-10000}" RECEIVERS="${3:-100}" ROUNDS="${4:-3}"
 SERVER_CORE="${SERVER_CORE:-0}" LOAD_CORE="${LOAD_CORE:-1}"
@@ -28,14 +28,15 @@ measure() {
   local kind="$1"; shift
   start "$kind" taskset -c "$SERVER_CORE" "$@" --host 127.0.0.1 --port 0
   local server=$PID
-  coproc LOADER { taskset -c "$LOAD_CORE" "$LOAD" --server "127.0.0.1:$PORT" --senders 1 \
-    --receivers "$RECEIVERS" --lines "$LINES" --bytes 64 --per-write "$PER_WRITE" --phases; }
+  coproc LOADER { taskset -c "$LOAD_CORE" "$LOAD" --server "127.0.0.1:$PORT" --senders "${SENDERS:-1}" \
+    --receivers "$RECEIVERS" --lines "$LINES" --bytes 64 --per-write "$PER_WRITE" \
+    ${RATE:+--rate "$RATE"} --phases; }
   local line perf_pid record_pid=""
   read -r line <&"${LOADER[0]}"  # {"phase":"connected"}
   perf stat -e raw_syscalls:sys_enter,task-clock -x, -o "$TMP/$kind.stat" -p "$server" &
   perf_pid=$!
   if [ "${PROFILE:-0}" = 1 ] && [ "$kind" = cpp ]; then
-    perf record -g -o "$TMP/cpp.data" -p "$server" 2>/dev/null &
+    perf record -e cpu-clock -g -o "$TMP/cpp.data" -p "$server" 2>/dev/null &
     record_pid=$!
   fi
   sleep 0.2  # perf attached
@@ -63,8 +64,9 @@ EOF
 }
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-echo "1 sender x $RECEIVERS receivers, $LINES lines of 64 bytes, $PER_WRITE a write" \
-  "(0: all in one); server on core $SERVER_CORE, load on core $LOAD_CORE"
+echo "${SENDERS:-1} sender(s) x $RECEIVERS receivers, $LINES lines of 64 bytes each," \
+  "${RATE:+$RATE lines/s, }$PER_WRITE a write (0: all in one); server on core $SERVER_CORE," \
+  "load on core $LOAD_CORE"
 for round in $(seq "$ROUNDS"); do
   measure cpp "$SERVER"
   measure node node "$ROOT/reference/node/chat_server.js"

@@ -13,9 +13,20 @@ asio::awaitable<void> chat_session::reader() {
   const auto hand_on = [this](std::string lines) {
     on_line_(*this, make_message(std::move(lines)));
   };
+  // A busy sender is read at most once a millisecond: what it sends meanwhile gathers in the
+  // kernel and goes on in one read, one message, one write per recipient (a write costs a
+  // system call however few lines it carries). A line after a quiet moment is read at once.
+  constexpr auto busy_gap = std::chrono::milliseconds{1};
+  asio::steady_timer gather{socket_.get_executor()};
+  auto last_read = std::chrono::steady_clock::time_point{};
   while (true) {
+    if (std::chrono::steady_clock::now() - last_read < busy_gap) {
+      gather.expires_at(last_read + busy_gap);
+      co_await gather.async_wait(use_tuple);
+    }
     auto [error, bytes] = co_await workshop::read_some_shared(socket_);
     if (error) break;  // end-of-file, a reset, or stop() closed the socket
+    last_read = std::chrono::steady_clock::now();
     if (!framer_.push(bytes, hand_on)) {
       workshop::log("dropping client ", peer_, ": a line over --max-line ", limits_.max_line,
                     " bytes");
