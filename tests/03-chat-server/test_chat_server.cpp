@@ -111,7 +111,7 @@ TEST_CASE("a line from A reaches B and C byte for byte, and never comes back to 
   a.expect_nothing(500ms, "step 2: skip the sender (if (sockets[i] == socket) continue;)");
 }
 
-TEST_CASE("a lone line in a quiet room arrives at once, not held back for more", "[step1]") {
+TEST_CASE("a lone line in a quiet room arrives at once, not held back for more", "[step2]") {
   auto program = server::start();
   auto a = join(program, "A");
   auto b = join(program, "B");
@@ -124,15 +124,16 @@ TEST_CASE("a lone line in a quiet room arrives at once, not held back for more",
     const std::string line = numbered_line(1, i, 40);
     const auto sent = std::chrono::steady_clock::now();
     a.send(line);
-    b.expect_line(line, 3000ms, "step 1: each line reaches the others, even when no other follows");
+    b.expect_line(line, 3000ms,
+                  "step 2: each line reaches the others, even when no other line follows it");
     fastest = std::min(fastest, std::chrono::steady_clock::now() - sent);
   }
   const auto fastest_ms = std::chrono::duration_cast<ms>(fastest).count();
   if (fastest_ms > 150) {
     fail("the fastest of 3 lone lines to arrive within 150 ms",
          "the fastest took " + std::to_string(fastest_ms) + " ms",
-         "step 1: a line waits for nothing but the end of the event loop's current turn: no "
-         "timer, no waiting for more lines");
+         "step 1: deliver() may wait for nothing but the end of the event loop's current turn: "
+         "no timer, no waiting for more lines");
   }
 }
 
