@@ -13,20 +13,24 @@ asio::awaitable<void> chat_session::reader() {
   const auto hand_on = [this](std::string lines) {
     on_line_(*this, make_message(std::move(lines)));
   };
-  // A busy sender is read at most once a millisecond: what it sends meanwhile gathers in the
-  // kernel and goes on in one read, one message, one write per recipient (a write costs a
-  // system call however few lines it carries). A line after a quiet moment is read at once.
+  // A busy sender (its last three reads within 4 ms) is read at most once a millisecond: what
+  // it sends meanwhile gathers in the kernel and goes on in one read, one message, one write per
+  // recipient (a write costs a system call however few lines it carries). A sender that was
+  // quiet, or sent only a line or two, is read at once.
+  using clock = std::chrono::steady_clock;
   constexpr auto busy_gap = std::chrono::milliseconds{1};
   asio::steady_timer gather{socket_.get_executor()};
-  auto last_read = std::chrono::steady_clock::time_point{};
+  clock::time_point reads[3] = {};  // the last three reads' times, oldest first
   while (true) {
-    if (std::chrono::steady_clock::now() - last_read < busy_gap) {
-      gather.expires_at(last_read + busy_gap);
+    if (reads[2] - reads[0] < 4 * busy_gap && clock::now() - reads[2] < busy_gap) {
+      gather.expires_at(reads[2] + busy_gap);
       co_await gather.async_wait(use_tuple);
     }
     auto [error, bytes] = co_await workshop::read_some_shared(socket_);
     if (error) break;  // end-of-file, a reset, or stop() closed the socket
-    last_read = std::chrono::steady_clock::now();
+    reads[0] = reads[1];
+    reads[1] = reads[2];
+    reads[2] = clock::now();
     if (!framer_.push(bytes, hand_on)) {
       workshop::log("dropping client ", peer_, ": a line over --max-line ", limits_.max_line,
                     " bytes");
