@@ -6,9 +6,13 @@
 // --server can be repeated (or given as a comma-separated list): receivers and senders are
 // spread over the servers round robin, so lesson 04 can load a room spread over several nodes.
 // Each line carries its send time (steady clock, shared by every process on the machine). With
-// --rate 0 (the default) each sender writes all its lines at once, in one write, all stamped
-// with that moment: the latency is then from the burst's start, and the sender's pace is the
-// server's, not this loop's.
+// --rate 0 (the default) each sender sends as fast as the server takes it, --per-write lines a
+// write, each stamped just before its write: 0 (the default) writes the whole burst in one
+// write; 1 is what a chat client does (a line a write, as it is typed or produced), so the
+// server sees whatever its reads happen to catch; 16 is a client that batches a little. With
+// --rate R each sender writes one line R times a second. Each sender writes from a thread of
+// its own, with blocking writes, so that its pace is the server's (or the rate) and its own,
+// not this loop's (which reads for every receiver).
 //
 // With --phases it also prints {"phase":"connected"} once every client has joined, then waits
 // for a line on its stdin before it sends the first line, and after its result line waits until
@@ -20,8 +24,13 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "workshop/program.hpp"
 
@@ -38,7 +47,8 @@ struct options {
   int receivers = 100;
   int lines = 2000;        // per sender
   std::size_t bytes = 64;  // per line, with its '\n'
-  double rate = 0;         // lines per second per sender; 0: all at once, in one write
+  double rate = 0;         // lines per second per sender; 0: as fast as the server takes them
+  int per_write = 0;       // lines per write of a burst (rate 0); 0: the whole burst in one
   double timeout_s = 60;   // give up waiting for deliveries after this long
   bool phases = false;     // print {"phase":"connected"} before the first line is sent
 };
@@ -83,29 +93,36 @@ std::string make_line(int sender, int seq, std::size_t bytes) {
   return line + '\n';
 }
 
-awaitable<void> send_lines(tcp::socket& socket, int sender, const options& opts) {
-  if (opts.rate <= 0) {
-    // A burst: every line at once, in one write that the kernel takes as fast as the server
-    // reads. One write per line would tie the sender's pace to this loop, which also reads for
-    // every receiver: the faster the server delivered, the slower the sender would go.
-    std::string burst;
-    for (int seq = 0; seq < opts.lines; ++seq) burst += make_line(sender, seq, opts.bytes);
-    co_await asio::async_write(socket, asio::buffer(burst), use_awaitable);
-    co_return;
-  }
-  asio::steady_timer pace{socket.get_executor()};
-  const auto gap = opts.rate > 0
-                       ? std::chrono::nanoseconds{static_cast<std::int64_t>(1e9 / opts.rate)}
-                       : std::chrono::nanoseconds{0};
+// A sender, from a thread of its own: a burst (--rate 0) --per-write lines a write (0: all of
+// them in one), or one line a write `rate` times a second; each write blocking until the kernel
+// took it all, as a client's plain write() does. The socket is also read by this loop
+// (discard_incoming), which may have made it non-blocking: then poll() waits for room.
+void send_lines(int fd, int sender, const options& opts) {
+  const int per_write = opts.rate > 0 ? 1 : opts.per_write > 0 ? opts.per_write : opts.lines;
+  const auto gap = std::chrono::nanoseconds{
+      opts.rate > 0 ? static_cast<std::int64_t>(1e9 / opts.rate) : std::int64_t{0}};
   auto next = steady_clock::now();
-  for (int seq = 0; seq < opts.lines; ++seq) {
+  std::string chunk;
+  for (int seq = 0; seq < opts.lines;) {
     if (gap.count() > 0) {
-      pace.expires_at(next);
-      co_await pace.async_wait(use_awaitable);
+      std::this_thread::sleep_until(next);
       next += gap;
     }
-    const std::string line = make_line(sender, seq, opts.bytes);
-    co_await asio::async_write(socket, asio::buffer(line), use_awaitable);
+    chunk.clear();
+    for (const int end = std::min(opts.lines, seq + per_write); seq < end; ++seq)
+      chunk += make_line(sender, seq, opts.bytes);
+    for (std::size_t sent = 0; sent < chunk.size();) {
+      const auto count = ::send(fd, chunk.data() + sent, chunk.size() - sent, MSG_NOSIGNAL);
+      if (count >= 0) {
+        sent += static_cast<std::size_t>(count);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        pollfd room{fd, POLLOUT, 0};
+        ::poll(&room, 1, -1);
+      } else if (errno != EINTR) {
+        workshop::log("chat_load: sender ", sender, ": ", std::strerror(errno));
+        return;
+      }
+    }
   }
 }
 
@@ -150,16 +167,6 @@ awaitable<void> discard_incoming(tcp::socket& socket) {
   }
 }
 
-awaitable<void> sender(tcp::socket socket, int id, const options& opts, int& senders_done) {
-  auto& sock = socket;
-  asio::co_spawn(socket.get_executor(), discard_incoming(sock), asio::detached);
-  co_await send_lines(sock, id, opts);
-  ++senders_done;
-  // Keep the socket (and so the sender's place in the room) until the run ends.
-  asio::steady_timer hold{socket.get_executor(), std::chrono::hours{1}};
-  co_await hold.async_wait(workshop::use_tuple);
-}
-
 std::uint32_t percentile(std::vector<std::uint32_t>& values, double p) {
   if (values.empty()) return 0;
   const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
@@ -180,11 +187,11 @@ void print_json(const options& opts, results& totals, bool timed_out) {
   const auto max = percentile(totals.latencies_us, 1.0);
   std::printf(
       "{\"servers\":[%s],\"senders\":%d,\"receivers\":%d,\"lines\":%d,\"bytes\":%zu,"
-      "\"rate\":%g,\"expected\":%lld,\"delivered\":%lld,\"corrupt\":%lld,\"timed_out\":%s,"
+      "\"rate\":%g,\"per_write\":%d,\"expected\":%lld,\"delivered\":%lld,\"corrupt\":%lld,\"timed_out\":%s,"
       "\"seconds\":%.3f,\"lines_per_s\":%.0f,\"mib_per_s\":%.1f,\"p50_us\":%u,\"p99_us\":%u,"
       "\"max_us\":%u}\n",
       servers.c_str(), opts.senders, opts.receivers, opts.lines, opts.bytes, opts.rate,
-      static_cast<long long>(totals.expected), static_cast<long long>(totals.delivered),
+      opts.per_write, static_cast<long long>(totals.expected), static_cast<long long>(totals.delivered),
       static_cast<long long>(totals.corrupt), timed_out ? "true" : "false", seconds, lines_per_s,
       lines_per_s * static_cast<double>(opts.bytes) / (1024.0 * 1024.0), p50, p99, max);
   std::fflush(stdout);
@@ -226,12 +233,14 @@ awaitable<void> run(const options& opts, results& totals, asio::io_context& io) 
     // Blocks the loop, which has nothing to do until the first line is sent anyway.
     for (int c = std::getchar(); c != '\n' && c != EOF;) c = std::getchar();
   }
-  int senders_done = 0;
+  // The senders' sockets stay here too (and so their places in the room) until the run ends.
   totals.first_send = totals.last_delivery = steady_clock::now();
-  for (int i = 0; i < opts.senders; ++i)
-    asio::co_spawn(io,
-                   sender(std::move(senders[static_cast<std::size_t>(i)]), i, opts, senders_done),
-                   asio::detached);
+  std::vector<std::thread> sending;
+  for (int i = 0; i < opts.senders; ++i) {
+    auto& socket = senders[static_cast<std::size_t>(i)];
+    asio::co_spawn(io, discard_incoming(socket), asio::detached);
+    sending.emplace_back(send_lines, socket.native_handle(), i, std::cref(opts));
+  }
 
   const auto deadline = steady_clock::now() + std::chrono::duration_cast<steady_clock::duration>(
                                                   std::chrono::duration<double>(opts.timeout_s));
@@ -240,6 +249,10 @@ awaitable<void> run(const options& opts, results& totals, asio::io_context& io) 
     tick.expires_after(std::chrono::milliseconds{5});
     co_await tick.async_wait(use_awaitable);
   }
+  if (totals.delivered < totals.expected) {  // a sender may still wait for room: end its wait
+    for (auto& socket : senders) ::shutdown(socket.native_handle(), SHUT_RDWR);
+  }
+  for (auto& sender : sending) sender.join();
   print_json(opts, totals, totals.delivered < totals.expected);
   if (opts.phases) {  // every client still connected until whoever runs us has measured
     while (std::getchar() != EOF) {
@@ -265,6 +278,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{32}, std::size_t{1} << 20));
   app.add_option("--rate", opts.rate, "Lines per second per sender (0: as fast as possible)")
       ->capture_default_str();
+  app.add_option("--per-write", opts.per_write,
+                 "Lines a sender writes at a time in a burst (--rate 0); 0: all in one write")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--timeout", opts.timeout_s, "Seconds to wait for every delivery")
       ->capture_default_str();
   app.add_flag("--phases", opts.phases,

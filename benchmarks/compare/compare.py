@@ -320,12 +320,12 @@ def wrk_figures(server_pids, seconds, connections, port):
 SIZES = {
     "full": {"runs": 5, "hello_clients": 10000, "idle_clients": 10000, "wrk_seconds": 10,
              "connect_seconds": 5,
-             "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)],
-             "proxy_seconds": 5, "paced_lines": 2000},
+             "chat": [(1, 100, 10000), (1, 1000, 1000), (10, 200, 1000)],
+             "proxy_seconds": 5, "paced_lines": 2000, "fast_paced_lines": 20000},
     "quick": {"runs": 3, "hello_clients": 2000, "idle_clients": 10000, "wrk_seconds": 3,
               "connect_seconds": 2,
               "chat": [(1, 100, 2000), (1, 1000, 200), (10, 200, 100)],
-              "proxy_seconds": 1, "paced_lines": 500},
+              "proxy_seconds": 1, "paced_lines": 500, "fast_paced_lines": 5000},
 }
 
 
@@ -537,15 +537,23 @@ def scenario_tcp_connections(sizes):
     return run, f"TCP hello, short connections (4 at a time, {seconds} s)"
 
 
-def chat_figures(load, servers, senders, receivers, lines, rate=0, redis=None):
+# How a sender writes its burst: lines per write (chat_load --per-write; 0 the whole burst in one
+# write). A chat client is the first: it writes each line as it is typed or produced, and the
+# server's reads catch however many happen to have arrived.
+SHAPES = ((1, "1 line a write (a chat client)"), (16, "16 lines a write"),
+          (0, "whole burst in 1 write"))
+
+
+def chat_figures(load, servers, senders, receivers, lines, rate=0, redis=None, per_write=0):
     """chat_load on `servers` (and `redis`, watched on its own): 64-byte lines, each sender's
-    lines in one write (or `rate` lines/s each, one a write); the servers' CPU over the load
-    phase."""
+    lines `per_write` a write (0: all in one; or `rate` lines/s each, one a write); the servers'
+    CPU over the load phase."""
     addresses = ",".join(f"127.0.0.1:{server.port}" for server in servers)
     pids = [server.pid for server in servers] + ([redis.pid] if redis else [])
     result, measured = run_load(
         [load, "--server", addresses, "--senders", str(senders), "--receivers", str(receivers),
-         "--lines", str(lines), "--bytes", "64", "--timeout", "40", "--phases"]
+         "--lines", str(lines), "--bytes", "64", "--timeout", "40", "--phases",
+         "--per-write", str(per_write)]
         + (["--rate", str(rate)] if rate else []), 120, pids)
     expected, delivered = first(result, "expected"), first(result, "delivered")
     return [("delivered lines/s", "lines/s", "higher", first(result, "lines_per_s")),
@@ -627,19 +635,23 @@ def floor_references(lines_a_write, paced=False):
              measure, "once")]
 
 
-def scenario_chat(index):
-    """chat_server: the index-th of SIZES' (senders, receivers, lines) fan-outs."""
+def scenario_chat(index, shape):
+    """chat_server: the index-th of SIZES' (senders, receivers, lines) fan-outs, its senders
+    writing as SHAPES[shape] says."""
+    per_write, shown = SHAPES[shape]
+
     def make(sizes):
         senders, receivers, lines = sizes["chat"][index]
         load = tool("03-chat-server", "chat_load")
-        title = f"chat fan-out {senders}x{receivers} ({lines} lines each)"
+        title = f"chat fan-out {senders}x{receivers} ({lines} lines each), {shown}"
         if not load:
             return None, "benchmarks/03-chat-server/chat_load is not built"
 
         def run(kind):
             server = start(kind, "03-chat-server", "chat_server")
             try:
-                figures = chat_figures(load, [server], senders, receivers, lines)
+                figures = chat_figures(load, [server], senders, receivers, lines,
+                                       per_write=per_write)
                 if not server.alive():
                     raise RuntimeError(f"the server died (exit {server.process.poll()})")
                 return figures + [("peak memory", "MiB", "lower", server.peak_memory_mib())]
@@ -651,10 +663,20 @@ def scenario_chat(index):
 
 def scenario_chat_paced(sizes):
     """chat_server, one sender at a steady rate: one line a read, so one line a write at best."""
+    return chat_paced(sizes, PACED_RATE, sizes["paced_lines"], floor_references(1, paced=True))
+
+
+def scenario_chat_paced_fast(sizes):
+    """chat_server, one sender at 20,000 lines/s: an offered load that does not depend on the
+    server, fast enough that a server may batch lines that arrive while it writes."""
+    return chat_paced(sizes, 20000, sizes["fast_paced_lines"], [])
+
+
+def chat_paced(sizes, rate, lines, references):
     load = tool("03-chat-server", "chat_load")
     if not load:
         return None, "benchmarks/03-chat-server/chat_load is not built"
-    receivers, rate, lines = FLOOR_PEERS, PACED_RATE, sizes["paced_lines"]
+    receivers = FLOOR_PEERS
 
     def run(kind):
         server = start(kind, "03-chat-server", "chat_server")
@@ -665,17 +687,20 @@ def scenario_chat_paced(sizes):
             return figures
         finally:
             server.stop()
-    return run, (f"chat paced, 1 sender at {rate} lines/s to {receivers} ({lines} lines)"), \
-        floor_references(1, paced=True)
+    return run, (f"chat paced, 1 sender at {rate:,} lines/s to {receivers} ({lines:,} lines)"), \
+        references
 
 
-def scenario_distributed(index):
+def scenario_distributed(index, shape):
     """distributed_chat: two servers on one Redis, the index-th of SIZES' chat fan-outs, with the
-    receivers and the senders spread over both servers."""
+    receivers and the senders spread over both servers, the senders writing as SHAPES[shape]."""
+    per_write, shown = SHAPES[shape]
+
     def make(sizes):
         senders, receivers, lines = sizes["chat"][index]
         load = tool("03-chat-server", "chat_load")
-        title = f"distributed chat, 2 servers + Redis, {senders}x{receivers} ({lines} lines each)"
+        title = (f"distributed chat, 2 servers + Redis, {senders}x{receivers} ({lines} lines "
+                 f"each), {shown}")
         if not load:
             return None, "benchmarks/03-chat-server/chat_load is not built"
         if not shutil.which("redis-server"):
@@ -690,7 +715,8 @@ def scenario_distributed(index):
                                          ["--redis", f"127.0.0.1:{redis.port}", "--channel",
                                           "compare"]))
                 time.sleep(0.5)  # both subscribed before the first line
-                figures = chat_figures(load, servers, senders, receivers, lines, redis=redis)
+                figures = chat_figures(load, servers, senders, receivers, lines, redis=redis,
+                                       per_write=per_write)
                 if not all(s.alive() for s in servers):
                     raise RuntimeError("a server died during the load")
                 return figures + [("peak memory, both servers", "MiB", "lower",
@@ -1018,9 +1044,17 @@ def write_csv(path, summary, date, machine):
 SHORT_SCENARIOS = [(r"hello HTTP, ([\d,]+) clients.*", r"hello, \1 held 1 s"),
                    (r"(\w+).*, ([\d,]+) idle clients.*", r"\1, \2 idle"),
                    (r"hello HTTP keep-alive.*", "hello keep-alive"),
-                   (r"TCP hello.*", "TCP hello"), (r"chat fan-out (\S+).*", r"chat \1"),
-                   (r"chat paced.*", "chat paced"),
-                   (r"distributed chat, 2 servers \+ Redis, (\S+).*", r"2 servers \1"),
+                   (r"TCP hello.*", "TCP hello"),
+                   (r"chat fan-out (\S+) .*, 1 line a write.*", r"chat \1, 1 line/write"),
+                   (r"chat fan-out (\S+) .*, 16 lines a write.*", r"chat \1, 16/write"),
+                   (r"chat fan-out (\S+) .*, whole burst.*", r"chat \1, burst/write"),
+                   (r"chat paced, 1 sender at ([\d,]+) .*", r"chat paced \1/s"),
+                   (r"distributed chat, 2 servers \+ Redis, (\S+) .*, 1 line a write.*",
+                    r"2 servers \1, 1 line/write"),
+                   (r"distributed chat, 2 servers \+ Redis, (\S+) .*, 16 lines a write.*",
+                    r"2 servers \1, 16/write"),
+                   (r"distributed chat, 2 servers \+ Redis, (\S+) .*, whole burst.*",
+                    r"2 servers \1, burst/write"),
                    (r"reverse proxy.*", "proxy")]
 SHORT_METRICS = {"throughput, 1 connection": "MiB/s, 1 conn", "throughput, 8 connections":
                  "MiB/s, 8 conns", "short connections/s": "conn/s, half-close",
@@ -1100,6 +1134,103 @@ def draw_charts(summary, out_dir):
     return drawn
 
 
+# ---------------------------------------------------------------- charts for the slides
+# Drawn here, not by gnuplot: 1280x720 (a slide), labels of 20 px and more, one bar per row with
+# its ratio written beside it, and one idea per chart.
+
+SLIDE_W, SLIDE_H = 1280, 720
+
+
+def svg_text(x, y, text, size=20, anchor="start", weight="normal", fill="#222"):
+    """Text with a white halo, readable over a line or a bar's edge."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+            f'font-weight="{weight}" fill="{fill}" stroke="white" stroke-width="5" '
+            f'paint-order="stroke">{text}</text>')
+
+
+def ratio_chart(path, title, subtitle, bars, reference=1.0, reference_label="Node.js = 1",
+                target=None, target_label=""):
+    """Horizontal bars: (label, ratio, good) each; `good` colours the bar (True: C++ better).
+    A line marks `reference` (Node.js) and, if given, `target` (the goal)."""
+    bars = [b for b in bars if b[1] == b[1]]
+    if not bars:
+        return False
+    top, bottom, left, right = 118, 44, 440, 120
+    row = min(46, (SLIDE_H - top - bottom) / len(bars))
+    size = 20 if row >= 26 else 18
+    biggest = max([b[1] for b in bars] + [reference, target or 0]) * 1.05
+    scale = (SLIDE_W - left - right) / biggest
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{SLIDE_W}" height="{SLIDE_H}" '
+           f'viewBox="0 0 {SLIDE_W} {SLIDE_H}" font-family="DejaVu Sans, Arial, sans-serif">',
+           f'<rect width="{SLIDE_W}" height="{SLIDE_H}" fill="white"/>',
+           svg_text(40, 50, title, 32, weight="bold"), svg_text(40, 88, subtitle, 20, fill="#555")]
+    end = top + len(bars) * row
+    for value, label, dash in ((reference, reference_label, ""), (target, target_label, "8,6")):
+        if value is None:
+            continue
+        x = left + value * scale
+        out.append(f'<line x1="{x:.1f}" y1="{top - 12}" x2="{x:.1f}" y2="{end:.1f}" '
+                   f'stroke="#222" stroke-width="2" stroke-dasharray="{dash}"/>')
+        out.append(svg_text(x, end + 26, label, 20, "middle"))
+    for i, (label, ratio, good) in enumerate(bars):
+        y = top + i * row
+        height = row * 0.72
+        out.append(svg_text(left - 14, y + height / 2 + size * 0.35, label, size, "end"))
+        colour = "#00599c" if good else "#c0392b"
+        out.append(f'<rect x="{left}" y="{y:.1f}" width="{max(2, ratio * scale):.1f}" '
+                   f'height="{height:.1f}" fill="{colour}"/>')
+        out.append(svg_text(left + ratio * scale + 10, y + height / 2 + size * 0.35,
+                            f"{ratio:.2f}x", size, weight="bold"))
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+    return True
+
+
+def slide_label(scenario):
+    for pattern, short in SHORT_SCENARIOS:
+        if re.match(pattern, scenario):
+            return re.sub(pattern, short, scenario)
+    return scenario
+
+
+def draw_slide_charts(summary, out_dir):
+    """The closing deck's charts: the chat and distributed-chat rows, C++ against Node.js."""
+    def rows(metric):
+        return [l for l in summary if l["metric"] == metric and
+                (l["scenario"].startswith("chat fan-out") or l["scenario"].startswith("chat paced")
+                 or l["scenario"].startswith("distributed chat"))]
+    drawn = []
+    speed = [(slide_label(l["scenario"]), l["ratio"], l["ratio"] >= 1)
+             for l in rows("delivered lines/s") if not l["scenario"].startswith("chat paced")]
+    if ratio_chart(os.path.join(out_dir, "slide-throughput.svg"),
+                   "Lines delivered per second, C++ / Node.js",
+                   "higher is better (blue: C++ ahead); 1 line a write is how a chat client sends", speed):
+        drawn.append("slide-throughput.svg")
+    cpu = [(slide_label(l["scenario"]), l["ratio"], l["ratio"] <= 2 / 3)
+           for l in rows("server CPU per delivered line")]
+    if ratio_chart(os.path.join(out_dir, "slide-cpu.svg"),
+                   "Server CPU per delivered line, C++ / Node.js",
+                   "lower is better (blue: at or under the goal); system calls per line decide it", cpu,
+                   target=2 / 3, target_label="goal 2/3"):
+        drawn.append("slide-cpu.svg")
+    latency = [(slide_label(l["scenario"]), l["ratio"], l["ratio"] <= 1)
+               for l in rows("latency p99")]
+    if ratio_chart(os.path.join(out_dir, "slide-latency.svg"),
+                   "Delivery latency p99, C++ / Node.js",
+                   "lower is better (blue: C++ ahead); batching must not hold lines back", latency):
+        drawn.append("slide-latency.svg")
+    memory = [(slide_label(l["scenario"]) if l["metric"] != "memory per idle client"
+               else slide_label(l["scenario"]) + ", per client", l["ratio"], l["ratio"] <= 1)
+              for l in summary if l["unit"] in ("MiB", "KiB") and l["ratio"] == l["ratio"]
+              and "16 lines a write" not in l["scenario"] and "whole burst" not in l["scenario"]]
+    if ratio_chart(os.path.join(out_dir, "slide-memory.svg"), "Server memory, C++ / Node.js",
+                   "peak resident memory under the same load; lower is better (blue: C++ ahead)", memory):
+        drawn.append("slide-memory.svg")
+    return drawn
+
+
 def update_readme(readme, block):
     begin, end = "<!-- compare-results:begin -->", "<!-- compare-results:end -->"
     if not os.path.exists(readme):
@@ -1119,10 +1250,36 @@ SCENARIOS = [scenario_hello_held,
              scenario_idle("01-hello-http", "hello_http", "hello HTTP",
                            ["--idle-timeout-ms", "60000"]),
              scenario_hello_keepalive, scenario_tcp_connections,
-             scenario_chat(0), scenario_chat(1), scenario_chat(2),
+             *[scenario_chat(i, shape) for i in range(3) for shape in range(len(SHAPES))],
              scenario_idle("03-chat-server", "chat_server", "chat"),
-             scenario_chat_paced, scenario_distributed(0), scenario_distributed(1),
-             scenario_distributed(2), scenario_proxy]
+             scenario_chat_paced, scenario_chat_paced_fast,
+             *[scenario_distributed(i, shape) for i in range(3) for shape in range(len(SHAPES))],
+             scenario_proxy]
+
+
+def summary_from_csv(path):
+    """The summary a run wrote to `path` (latest.csv), enough to draw its charts again."""
+    shown_to_kind = {v: k for k, v in SHOWN.items()}
+    lines = {}
+    with open(path, newline="") as f:
+        for record in csv.DictReader(f):
+            key = (record["scenario"], record["metric"])
+            line = lines.setdefault(key, {"scenario": record["scenario"], "metric": record["metric"],
+                                          "unit": record["unit"], "better": record["better"],
+                                          "references": []})
+            kind = shown_to_kind.get(record["implementation"], record["implementation"])
+            if kind not in KINDS:
+                line["references"].append(kind)
+            values = [float(v) for v in record["values_per_run"].split()]
+            line[kind] = {"median": float(record["median"]), "min": float(record["min"]),
+                          "max": float(record["max"]), "values": values,
+                          "failed": int(record["failed_runs"])}
+    summary = []
+    for line in lines.values():
+        node, cpp = (line.get(k, {}).get("median", float("nan")) for k in KINDS)
+        line["ratio"] = cpp / node if node and node == node and cpp == cpp else float("nan")
+        summary.append(line)
+    return summary
 
 
 def main():
@@ -1134,9 +1291,15 @@ def main():
     parser.add_argument("--only", help="run only scenarios whose title contains this")
     parser.add_argument("--no-readme", action="store_true", help="leave benchmarks/README.md alone")
     parser.add_argument("--note", help="a sentence put first in the notes (say a run was noisy)")
+    parser.add_argument("--redraw", action="store_true",
+                        help="draw the charts again from OUT/latest.csv, run nothing")
     parser.add_argument("--no-pin", action="store_true",
                         help="do not pin the servers and the load tools to cores of their own")
     args = parser.parse_args()
+    if args.redraw:
+        summary = summary_from_csv(os.path.join(args.out, "latest.csv"))
+        print("drew", ", ".join(draw_charts(summary, args.out) + draw_slide_charts(summary, args.out)))
+        return 0
 
     global RELEASE_DIR, LOG_DIR, SERVER_CPUS, LOAD_CPUS
     cpus = sorted(os.sched_getaffinity(0))
@@ -1212,6 +1375,7 @@ def main():
     for name in (f"compare-{file_date}.csv", "latest.csv"):
         write_csv(os.path.join(args.out, name), summary, date, machine)
     charts = draw_charts(summary, args.out)
+    slides = draw_slide_charts(summary, args.out)
     notes = [f"Measured {date} by `./workshop compare{' --quick' if args.quick else ''}` in "
              f"{took / 60:.1f} min on {machine_line(machine)}. Load average before "
              f"{load_before}, after {load_average()} (the machine is shared: other builds ran "
@@ -1241,7 +1405,8 @@ def main():
     for note in notes:
         print(note)
     print(f"\nwrote {os.path.relpath(args.out, os.getcwd())}/: compare-{file_date}.csv, "
-          f"latest.csv, latest.md, {', '.join(charts) or 'no charts (gnuplot missing?)'}")
+          f"latest.csv, latest.md, {', '.join(charts) or 'no charts (gnuplot missing?)'}"
+          f"{', ' + ', '.join(slides) if slides else ''}")
     if not args.no_readme and update_readme(os.path.join(ROOT, "benchmarks", "README.md"), block):
         print("updated the Node.js vs C++ section of benchmarks/README.md")
     return 0

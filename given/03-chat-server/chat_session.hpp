@@ -57,9 +57,12 @@ class chat_session : public participant, public std::enable_shared_from_this<cha
 
  private:
   asio::awaitable<void> reader();  // lines in, handed to on_line_ a read at a time
-  // The outbox out, one gather write at a time, until it is empty; the first line's first
-  // `already_sent` bytes are not sent again (deliver() wrote them).
+  // The outbox out, one gather write at a time, until it is empty; its first `already_sent`
+  // bytes are not sent again (flush() wrote them; 0 when nothing was written yet).
   asio::awaitable<void> writer(std::size_t already_sent);
+  // At the end of a turn of the event loop: writes what the outbox holds at once, and starts
+  // the writer only for what the kernel did not take (the lesson's last step).
+  void flush();
 
   asio::ip::tcp::socket socket_;
   chat_room& room_;
@@ -69,7 +72,8 @@ class chat_session : public participant, public std::enable_shared_from_this<cha
   line_handler on_line_;
   line_framer framer_;  // the bytes read so far, cut into complete lines
   outbox outbox_;
-  bool writing_ = false;  // a writer runs: deliver() only queues, the writer takes it too
+  bool writing_ = false;    // a writer runs: deliver() only queues, the writer takes it too
+  bool flush_due_ = false;  // flush() runs at the end of this turn: deliver() only queues
 };
 
 }  // namespace chat

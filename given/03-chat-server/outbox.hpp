@@ -33,6 +33,7 @@ class outbox {
   // soft_time already.
   verdict push(const message& line);
   bool empty() const { return queued_.empty(); }  // nothing waiting for the writer
+  const std::vector<message>& queued() const { return queued_; }  // what waits, oldest first
   // Hands the writer everything queued, oldest first, for one gather write.
   std::vector<message> take_all();
   // The writer has sent `batch`: its bytes stop counting against the limits, and a backlog

@@ -1,5 +1,6 @@
 #include "chat_session.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace chat {
@@ -12,9 +13,24 @@ asio::awaitable<void> chat_session::reader() {
   const auto hand_on = [this](std::string lines) {
     on_line_(*this, make_message(std::move(lines)));
   };
+  // A busy sender (its last three reads within 4 ms) is read at most once a millisecond: what
+  // it sends meanwhile gathers in the kernel and goes on in one read, one message, one write per
+  // recipient (a write costs a system call however few lines it carries). A sender that was
+  // quiet, or sent only a line or two, is read at once.
+  using clock = std::chrono::steady_clock;
+  constexpr auto busy_gap = std::chrono::milliseconds{1};
+  asio::steady_timer gather{socket_.get_executor()};
+  clock::time_point reads[3] = {};  // the last three reads' times, oldest first
   while (true) {
+    if (reads[2] - reads[0] < 4 * busy_gap && clock::now() - reads[2] < busy_gap) {
+      gather.expires_at(reads[2] + busy_gap);
+      co_await gather.async_wait(use_tuple);
+    }
     auto [error, bytes] = co_await workshop::read_some_shared(socket_);
     if (error) break;  // end-of-file, a reset, or stop() closed the socket
+    reads[0] = reads[1];
+    reads[1] = reads[2];
+    reads[2] = clock::now();
     if (!framer_.push(bytes, hand_on)) {
       workshop::log("dropping client ", peer_, ": a line over --max-line ", limits_.max_line,
                     " bytes");
@@ -45,13 +61,26 @@ void chat_session::deliver(const message& line) {
     stop();
     return;
   }
-  if (writing_) return;  // the running writer takes this line with the rest
-  // No writer runs, so this line is all the outbox holds: try it now, without waiting, as
-  // Node's socket.write() does. Mostly the kernel takes all of it and no writer is needed;
-  // what it does not take, the writer sends, from where this write stopped.
+  if (writing_ || flush_due_) return;  // the line goes with the others already waiting
+  // As fast as Node.js: do not write now, write at the end of this turn of the event loop. The
+  // other reads that are ready in this turn may bring this client more lines, and they all go
+  // in one write: a quiet room still gets each line at once, a busy one many lines a write.
+  flush_due_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+}
+
+// The end of the turn: write everything queued at once, without waiting, as Node's
+// socket.write() does. Mostly the kernel takes all of it and no writer is needed; what it
+// does not take, the writer sends, from where this write stopped.
+void chat_session::flush() {
+  flush_due_ = false;
+  if (!socket_.is_open() || outbox_.empty()) return;
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(outbox_.queued().size());
+  for (const auto& lines : outbox_.queued()) buffers.push_back(asio::buffer(*lines));
   std::error_code would_block;  // or a real error: the writer meets it again, and stops
-  const std::size_t sent = socket_.write_some(asio::buffer(*line), would_block);
-  if (sent == line->size()) {
+  const std::size_t sent = socket_.write_some(buffers, would_block);
+  if (sent == asio::buffer_size(buffers)) {
     outbox_.written(outbox_.take_all());
     return;
   }
@@ -69,7 +98,11 @@ asio::awaitable<void> chat_session::writer(std::size_t already_sent) {
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(batch.size());
     for (const auto& lines : batch) buffers.push_back(asio::buffer(*lines));
-    buffers.front() += std::exchange(already_sent, 0);  // deliver() wrote that much already
+    for (auto& buffer : buffers) {  // flush() wrote that much already
+      const std::size_t skipped = std::min(already_sent, buffer.size());
+      buffer += skipped;
+      already_sent -= skipped;
+    }
     auto [error, sent] = co_await asio::async_write(socket_, buffers, use_tuple);
     if (error) {
       stop();

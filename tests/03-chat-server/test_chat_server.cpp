@@ -111,6 +111,32 @@ TEST_CASE("a line from A reaches B and C byte for byte, and never comes back to 
   a.expect_nothing(500ms, "step 2: skip the sender (if (sockets[i] == socket) continue;)");
 }
 
+TEST_CASE("a lone line in a quiet room arrives at once, not held back for more", "[step2]") {
+  auto program = server::start();
+  auto a = join(program, "A");
+  auto b = join(program, "B");
+  // Three lines, each alone in the room: the fastest must come within 150 ms (a line held back
+  // for company, or for a batching delay, comes late every time; one slow moment of a busy
+  // machine does not fail this).
+  auto fastest = std::chrono::steady_clock::duration::max();
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(100ms);
+    const std::string line = numbered_line(1, i, 40);
+    const auto sent = std::chrono::steady_clock::now();
+    a.send(line);
+    b.expect_line(line, 3000ms,
+                  "step 2: each line reaches the others, even when no other line follows it");
+    fastest = std::min(fastest, std::chrono::steady_clock::now() - sent);
+  }
+  const auto fastest_ms = std::chrono::duration_cast<ms>(fastest).count();
+  if (fastest_ms > 150) {
+    fail("the fastest of 3 lone lines to arrive within 150 ms",
+         "the fastest took " + std::to_string(fastest_ms) + " ms",
+         "step 1: deliver() may wait for nothing but the end of the event loop's current turn: "
+         "no timer, no waiting for more lines");
+  }
+}
+
 TEST_CASE("1,000 lines from one sender arrive in order", "[step2]") {
   auto program = server::start();
   auto sender = join(program, "sender");
