@@ -30,14 +30,11 @@ asio::awaitable<void> chat_session::reader() {
 
 void chat_session::deliver(const message& line) {
   if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
-  // TODO step 1: queue `line` in the outbox, and start the writer coroutine unless one runs
-  //              already (writing_): one outstanding write per socket, and an idle client has
-  //              no writer at all. When no writer runs, first try to write the line at once,
-  //              without waiting (as Node's socket.write() does): if the kernel takes all of
-  //              it, the outbox is done with it and no writer is needed; else the writer sends
-  //              the rest, from where this write stopped. (tests: "each client first gets a line
-  //              starting with welcome", "a line bigger than the socket's buffers arrives whole,
-  //              and once")
+  // TODO step 1: socket.write(line): the line joins what this client is still to get, and
+  //              leaves after it, with one write in flight per socket; a client with nothing to
+  //              send runs no coroutine. (tests: "each client first gets a line starting with
+  //              welcome", "a line bigger than the socket's buffers arrives whole, and once";
+  //              README: One outstanding write per socket)
   // TODO step 5: Node's socket.write buffers without limit. When the outbox refuses the line
   //              (its verdict is not queued), drop this client: log which limit refused it
   //              (--max-backlog or --soft-backlog), make the close a reset (the kernel then
@@ -51,12 +48,11 @@ void chat_session::deliver(const message& line) {
 // One outstanding write per socket: the writer alone writes, and sends everything queued
 // since its last write in one gather write; when the outbox is empty it ends.
 asio::awaitable<void> chat_session::writer(std::size_t already_sent) {
-  // TODO step 1: one outstanding write per socket. While the outbox holds something: take
-  //              everything queued, send it in one gather write (less the `already_sent`
-  //              bytes of the first line, the first time), and tell the outbox it was written;
-  //              a write error calls stop() and ends the loop. Then writing_ is false again.
-  //              (tests: "each client first gets a line starting with welcome", "a line bigger
-  //              than the socket's buffers arrives whole, and once")
+  // TODO step 1: send what the outbox holds until it is empty, each byte once, as few writes
+  //              as the kernel allows; a client whose write fails is stopped. (tests: "each
+  //              client first gets a line starting with welcome", "a line bigger than the
+  //              socket's buffers arrives whole, and once"; README: One outstanding write per
+  //              socket)
   (void)already_sent;
   co_return;
 }
