@@ -2,7 +2,7 @@
 // A small Redis client for the workshop: hiredis (0.14) parses the replies and formats the
 // commands, Asio owns the socket, so Redis runs on the same io_context as the chat's clients.
 // Provided: students use it like Node's redis client, with coroutines, and never edit it.
-// lessons/04-distributed-chat/distributed_chat.cpp shows every call it offers.
+// lessons/04-distributed-chat/TOOLBOX.md lists what it offers.
 //
 // Each connection connects, and whenever it is lost reconnects with a growing delay
 // (100 ms doubling up to 1 s), logging every transition on stderr ("redis: connected ...",
@@ -139,7 +139,7 @@ class client : public connection {
   // error::not_connected while Redis is away: the caller decides whether to keep and retry.
   asio::awaitable<std::pair<std::error_code, std::vector<reply>>> execute(
       std::vector<command> commands);
-  // One command, its words as arguments: co_await execute_one("PUBSUB", "NUMSUB", channel).
+  // One command, its words as arguments: co_await execute_one("SET", key, value).
   // (Spelled as a braced list inside the co_await, the same call trips g++ 12: "error: array
   // used as initializer" at the function's closing brace. This overload builds the list here.)
   template <typename... Words>
