@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The whole system in one command, a live view of it, and drills that break it on stage.
 
-  python3 tools/demo.py demo [--bots N] [--port P] [--no-build] [--with-node]
+  python3 tools/demo.py demo [--bots N] [--port P] [--with-node]
       Redis, three chat servers (lesson 04's distributed_chat), the reverse proxy (lesson 05) on
       :8000 in front of them, optional chat bots; with --with-node also the talk's Node.js
       reference/node/distributed_chat.js as a fourth server on the same channel. Prints the
       ready line `listening on 127.0.0.1:PORT` (the proxy) on stdout; Ctrl-C stops everything.
+      ./workshop demo builds what it runs first (and installs the packages).
   python3 tools/demo.py top [--once]
       One row per process the demo started, about once a second (tools/demo_top.py).
   python3 tools/demo.py drill redis|server|slow-client|flood|partition|latency ...
@@ -15,14 +16,13 @@ The demo writes what it started (role, pid, port, logs) to .workshop/demo.json
 ($WORKSHOP_DEMO_STATE: another file) and listens on a control socket beside it (demo.sock):
 a drill asks the demo to stop or start one of its processes, so the demo stays the parent of
 every process it lists, and Ctrl-C on it stops them all (and the drills still running).
-Standard library only.
 """
 import argparse
 import json
 import os
 import shutil
 import signal
-import socket
+import socketserver
 import subprocess
 import sys
 import tempfile
@@ -32,30 +32,189 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wslib import ROOT, Program, Redis, die, install_packages, say  # noqa: E402
-import demo_lib  # noqa: E402
+from demo_lib import control_path, load_state, pid_alive, state_path  # noqa: E402
 
 BUILD = os.environ.get("WORKSHOP_BUILD") or os.path.join(ROOT, "build")
-TARGETS = ["solutions_04_distributed_chat", "solutions_05_reverse_proxy", "chat_bot"]
+PROGRAMS = {"chat": "solutions/04-distributed-chat/distributed_chat",
+            "proxy": "solutions/05-reverse-proxy/reverse_proxy", "bot": "tools/chat_bot/chat_bot"}
+NODE_CHAT = os.path.join(ROOT, "reference", "node", "distributed_chat.js")
 CHANNEL = "chat channel"  # distributed_chat's and distributed_chat.js's default
-PROXY_REST_MS = 1000  # a dead backend is rested 1 s (default 5 s): a drill sees it come back soon
-PROXY_CONNECT_TIMEOUT_MS = 500
+PROXY_FLAGS = ["--rest-ms", "1000",  # a dead backend is rested 1 s, not 5: a drill sees it return
+               "--connect-timeout-ms", "500"]
 
 
-def program_path(lesson, name):
-    """A solution's program, or (lesson None) the demo's chat_bot (tools/chat_bot/)."""
-    if lesson is None:
-        return os.path.join(BUILD, "tools", "chat_bot", name)
-    return os.path.join(BUILD, "solutions", lesson, name)
+class Demo:
+    """Starts the system, keeps the state file true, answers the drills, stops it all."""
+
+    def __init__(self, log_dir):
+        self.log_dir = log_dir
+        self.lock = threading.RLock()
+        self.children = {}   # name -> the Program (or Redis) started last under that name
+        self.entries = []    # the state file's processes, in start order
+        self.drills = set()  # pids of the drills running (stopped with the demo)
+        self.redis_port = self.proxy_port = None
+        self.stopping = False
+
+    def save(self):
+        """Replaces the state file at once (write, then rename): a reader never sees half of it."""
+        state = {"pid": os.getpid(), "root": ROOT, "log_dir": self.log_dir, "channel": CHANNEL,
+                 "redis_port": self.redis_port, "proxy_port": self.proxy_port,
+                 "control": control_path(), "drills": sorted(self.drills),
+                 "processes": self.entries}
+        with open(f"{state_path()}.tmp", "w") as file:
+            json.dump(state, file, indent=2)
+        os.replace(f"{state_path()}.tmp", state_path())
+
+    def entry(self, name):
+        found = [entry for entry in self.entries if entry["name"] == name]
+        if not found:
+            raise ValueError(f"no process named {name}")
+        return found[0]
+
+    def start(self, name, kind, role, argv=(), port=None, ready=True):
+        """Starts a process (again on `port`, when it ran before) and records it."""
+        if kind == "redis":
+            program = Redis(self.log_dir, port=port).started()
+            self.redis_port, argv = program.port, program.argv
+        else:
+            argv = list(argv)
+            if port:  # the proxy's backend list is fixed, and the servers know Redis by its port
+                argv[argv.index("--port") + 1] = str(port)
+            program = Program(argv, name, self.log_dir)
+            if ready:
+                program.started()
+        entry = next((e for e in self.entries if e["name"] == name), None)
+        if entry is None:
+            entry = {"name": name, "kind": kind, "role": role}
+            self.entries.append(entry)
+        entry.update({"pid": program.pid, "port": program.port, "argv": argv, "running": True,
+                      "log": program.log_path, "out": program.out_path, "started": time.time()})
+        self.children[name] = program
+        return program
+
+    def start_all(self, bots, port, with_node):
+        self.start("redis", "redis", "Redis")
+        chat = [os.path.join(BUILD, PROGRAMS["chat"]), "--port", "0",
+                "--redis", f"127.0.0.1:{self.redis_port}"]
+        servers = [self.start(f"chat{i}", "chat", f"chat server {i}", chat) for i in (1, 2, 3)]
+        if with_node:
+            servers.append(self.start("node", "node", "Node.js server", ["node", NODE_CHAT] + chat[1:]))
+        backends = [arg for server in servers for arg in ("--backend", f"127.0.0.1:{server.port}")]
+        self.proxy_port = self.start("proxy", "proxy", "reverse proxy",
+                                     [os.path.join(BUILD, PROGRAMS["proxy"]), "--port", str(port),
+                                      *PROXY_FLAGS, *backends]).port
+        for i in range(1, bots + 1):
+            self.start(f"bot{i}", "bot", f"chat bot {i}", ready=False,
+                       argv=[os.path.join(BUILD, PROGRAMS["bot"]), "--name", f"bot{i}",
+                             "--connect", f"127.0.0.1:{self.proxy_port}"])
+        self.save()
+
+    def answer(self, op, name=None, how="term", pid=None, ends=False):
+        """Does what a drill asks through the control socket: stop or start a process, or note
+        that a drill begins or ends; returns the answer (a dict)."""
+        with self.lock:
+            if self.stopping:
+                raise ValueError("the demo is stopping")
+            if op == "drill":
+                (self.drills.discard if ends else self.drills.add)(int(pid))
+            elif op in ("stop", "start"):
+                entry, program = self.entry(name), self.children[name]
+                if op == "start" and program.alive():
+                    raise ValueError(f"{name} runs already (pid {entry['pid']})")
+                if op == "stop" and not program.alive():
+                    raise ValueError(f"{name} is not running")
+                if op == "start":
+                    self.start(name, entry["kind"], entry["role"], entry["argv"], entry["port"])
+                else:
+                    if how == "kill":
+                        program.process.kill()
+                    entry.update({"running": False, "exit": program.stop(), "stopped": time.time()})
+            else:
+                raise ValueError(f"unknown request {op!r}")
+            self.save()
+            return {"process": self.entry(name)} if name else {}
+
+    def notice_exits(self):
+        """Marks in the state file the processes that ended on their own (a crash)."""
+        with self.lock:
+            for entry in self.entries:
+                program = self.children[entry["name"]]
+                if entry["running"] and not program.alive():
+                    entry.update({"running": False, "exit": program.process.returncode,
+                                  "stopped": time.time()})
+                    say(f"{entry['role']} (pid {entry['pid']}) exited with "
+                        f"{program.process.returncode} (its log: {entry['log']})")
+                    self.save()
+
+    def stop_all(self):
+        """Stops the drills still running, then every process at once, and waits for each."""
+        with self.lock:
+            self.stopping = True
+            for pid in self.drills:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + 5
+            while any(map(pid_alive, self.drills)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            running = [program for program in self.children.values() if program.alive()]
+            for program in running:  # all at once: each takes up to a second (Redis away)
+                program.process.send_signal(signal.SIGTERM)
+            for program in running:
+                program.stop()  # waits; SIGKILL after 5 s
+            for path in (state_path(), control_path()):
+                if os.path.exists(path):
+                    os.unlink(path)
+        say(f"demo stopped: all {len(running)} processes it still ran are gone (logs: {self.log_dir})")
 
 
-def build_solutions():
-    if not os.path.exists(os.path.join(BUILD, "Makefile")):
-        say(f"configuring (cmake --preset default -B {BUILD})")
-        subprocess.run(["cmake", "--preset", "default", "-B", BUILD], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
-    say("building what the demo runs (lessons 04 and 05's solutions)")
-    subprocess.run(["cmake", "--build", BUILD, "-j", str(os.cpu_count() or 2), "--target"] + TARGETS,
-                   cwd=ROOT, check=True, stdout=sys.stderr)
+class Control(socketserver.StreamRequestHandler):
+    """One drill's request on the control socket: a JSON line in, a JSON line out."""
+
+    def handle(self):
+        try:
+            reply = self.server.demo.answer(**json.loads(self.rfile.readline()))
+        except Exception as error:  # the drill hears why; the demo goes on
+            reply = {"error": str(error)}
+        self.wfile.write((json.dumps(reply) + "\n").encode())
+
+
+def banner(demo, bots):
+    """What runs where, how to join it, watch it and break it (stderr)."""
+    servers = [e for e in demo.entries if e["kind"] in ("chat", "node")]
+    says = {"redis": "", "chat": f"(distributed_chat --redis 127.0.0.1:{demo.redis_port})",
+            "node": "(reference/node/distributed_chat.js, the same channel)",
+            "proxy": f"(reverse_proxy, round robin over the {len(servers)})"}
+    lines = [f"    {e['role']:<26}127.0.0.1:{e['port']:<6}  {says[e['kind']]}".rstrip()
+             for e in demo.entries if e["kind"] != "bot"]
+    if bots:
+        lines.append(f"    {bots} chat bot(s)            chatting through the proxy (chat_bot)")
+    lines += ["",
+              f"    join the chat:            nc 127.0.0.1 {demo.proxy_port}      "
+              "(in two terminals: each lands on the next server)",
+              f"    or a server directly:     nc 127.0.0.1 {servers[0]['port']}",
+              "    watch it live:            ./workshop top      (in another terminal)",
+              "    break it:                 ./workshop drill redis|server|slow-client|flood|"
+              "partition|latency",
+              "", "    the proxy's log follows: one line per connection, naming the server it chose"]
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def follow_proxy_log(demo, stop_now):
+    """Copies the proxy's log to stderr as it grows, until the proxy ends or a signal comes;
+    notices meanwhile the processes that end on their own."""
+    position = 0
+    while not stop_now.is_set() and demo.entry("proxy")["running"]:
+        with open(demo.children["proxy"].log_path, "rb") as log:
+            log.seek(position)
+            data = log.read()
+        end = data.rfind(b"\n") + 1  # whole lines only
+        sys.stderr.buffer.write(data[:end])
+        sys.stderr.flush()
+        position += end
+        demo.notice_exits()
+        time.sleep(0.2)
 
 
 def ensure_node_originals():
@@ -64,274 +223,36 @@ def ensure_node_originals():
                if not shutil.which(command)]  # node may come from elsewhere than Debian
     if missing:
         install_packages(missing, "the talk's Node.js server for --with-node")
-    node_dir = os.path.join(ROOT, "reference", "node")
-    modules = os.path.join(node_dir, "node_modules", ".package-lock.json")
-    if not os.path.exists(modules) or (os.path.getmtime(os.path.join(node_dir, "package-lock.json"))
-                                       > os.path.getmtime(modules)):
+    node_dir = os.path.dirname(NODE_CHAT)
+    installed = os.path.join(node_dir, "node_modules", ".package-lock.json")
+    if not os.path.exists(installed) or (os.path.getmtime(installed)
+                                         < os.path.getmtime(os.path.join(node_dir, "package-lock.json"))):
         say("installing the Node.js originals' packages into reference/node/node_modules (npm ci)")
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=node_dir,
                        check=True)
-
-
-class Demo:
-    """Starts the system, keeps the state file true, serves the control socket, stops it all."""
-
-    def __init__(self, log_dir, with_node):
-        self.log_dir = log_dir
-        self.with_node = with_node
-        self.lock = threading.RLock()
-        self.children = {}   # name -> Program (or Redis) currently or last started
-        self.entries = []    # the state file's process entries, in start order
-        self.drills = set()  # pids of drills that said they run (stopped with the demo)
-        self.redis_port = None
-        self.proxy_port = None
-        self.stopping = False
-
-    # ---- the state file ----
-    def save(self):
-        with self.lock:
-            demo_lib.write_state({
-                "pid": os.getpid(), "root": ROOT, "log_dir": self.log_dir, "channel": CHANNEL,
-                "redis_port": self.redis_port, "proxy_port": self.proxy_port,
-                "control": demo_lib.control_path(), "drills": sorted(self.drills),
-                "processes": self.entries})
-
-    def entry(self, name):
-        for entry in self.entries:
-            if entry["name"] == name:
-                return entry
-        return None
-
-    def record(self, name, kind, role, program, argv):
-        entry = self.entry(name)
-        if entry is None:
-            entry = {"name": name, "kind": kind, "role": role}
-            self.entries.append(entry)
-        entry.update({"pid": program.pid, "port": program.port, "argv": argv, "running": True,
-                      "log": program.log_path, "out": program.out_path, "started": time.time()})
-        self.children[name] = program
-
-    # ---- starting ----
-    def start_redis(self, port=None):
-        redis = Redis(self.log_dir, port=port).started()
-        self.redis_port = redis.port
-        self.record("redis", "redis", "Redis", redis, redis.argv)
-
-    def start_server(self, name, kind, role, argv):
-        program = Program(argv, name, self.log_dir).started()
-        self.record(name, kind, role, program, argv)
-        return program
-
-    def start_all(self, bots, port):
-        self.start_redis()
-        redis = f"127.0.0.1:{self.redis_port}"
-        chat = program_path("04-distributed-chat", "distributed_chat")
-        backends = []
-        for i in (1, 2, 3):
-            server = self.start_server(f"chat{i}", "chat", f"chat server {i}",
-                                       [chat, "--port", "0", "--redis", redis])
-            backends += ["--backend", f"127.0.0.1:{server.port}"]
-        if self.with_node:
-            script = os.path.join(ROOT, "reference", "node", "distributed_chat.js")
-            server = self.start_server("node", "node", "Node.js server",
-                                       ["node", script, "--port", "0", "--redis", redis])
-            backends += ["--backend", f"127.0.0.1:{server.port}"]
-        proxy = self.start_server("proxy", "proxy", "reverse proxy",
-                                  [program_path("05-reverse-proxy", "reverse_proxy"), "--port",
-                                   str(port), "--rest-ms", str(PROXY_REST_MS),
-                                   "--connect-timeout-ms", str(PROXY_CONNECT_TIMEOUT_MS)]
-                                  + backends)
-        self.proxy_port = proxy.port
-        bot = program_path(None, "chat_bot")
-        for i in range(1, bots + 1):
-            argv = [bot, "--connect", f"127.0.0.1:{proxy.port}", "--name", f"bot{i}"]
-            program = Program(argv, f"bot{i}", self.log_dir)
-            self.record(f"bot{i}", "bot", f"chat bot {i}", program, argv)
-        self.save()
-
-    def restart(self, name):
-        """Starts a stopped process again as before, on the same port (the proxy's backend list
-        is fixed, and the servers know Redis by its port)."""
-        with self.lock:
-            entry = self.entry(name)
-            if entry is None:
-                raise ValueError(f"no process named {name}")
-            if self.children[name].alive():
-                raise ValueError(f"{name} runs already (pid {entry['pid']})")
-            if entry["kind"] == "redis":
-                self.start_redis(port=entry["port"])
-            else:
-                argv = list(entry["argv"])
-                if "--port" in argv:
-                    argv[argv.index("--port") + 1] = str(entry["port"])
-                program = Program(argv, name, self.log_dir).started()
-                self.record(name, entry["kind"], entry["role"], program, argv)
-            self.save()
-            return self.entry(name)
-
-    def stop_one(self, name, how="term"):
-        with self.lock:
-            entry = self.entry(name)
-            if entry is None:
-                raise ValueError(f"no process named {name}")
-            program = self.children[name]
-            if not program.alive():
-                raise ValueError(f"{name} is not running")
-            if how == "kill":
-                program.process.kill()
-                code = program.process.wait()
-            else:
-                code = program.stop()
-            entry.update({"running": False, "exit": code, "stopped": time.time()})
-            self.save()
-            return entry
-
-    def notice_exits(self):
-        """Marks in the state file the processes that ended on their own (a crash)."""
-        with self.lock:
-            changed = False
-            for entry in self.entries:
-                program = self.children[entry["name"]]
-                if entry["running"] and not program.alive():
-                    entry.update({"running": False, "exit": program.process.returncode,
-                                  "stopped": time.time()})
-                    say(f"{entry['role']} (pid {entry['pid']}) exited with {program.process.returncode}"
-                        f" (its log: {entry['log']})")
-                    changed = True
-            if changed:
-                self.save()
-
-    # ---- the control socket: what drills ask ----
-    def serve_control(self, listener):
-        while not self.stopping:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.answer, args=(connection,), daemon=True).start()
-
-    def answer(self, connection):
-        with connection:
-            try:
-                data = b""
-                while not data.endswith(b"\n"):
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                request = json.loads(data)
-                op = request.get("op")
-                if self.stopping:
-                    raise ValueError("the demo is stopping")
-                if op == "stop":
-                    reply = {"process": self.stop_one(request["name"], request.get("how", "term"))}
-                elif op == "start":
-                    reply = {"process": self.restart(request["name"])}
-                elif op == "drill-begins":
-                    with self.lock:
-                        self.drills.add(int(request["pid"]))
-                        self.save()
-                    reply = {}
-                elif op == "drill-ends":
-                    with self.lock:
-                        self.drills.discard(int(request["pid"]))
-                        self.save()
-                    reply = {}
-                else:
-                    raise ValueError(f"unknown request {op!r}")
-                reply["ok"] = True
-            except Exception as error:  # the drill hears why; the demo goes on
-                reply = {"ok": False, "error": str(error)}
-            try:
-                connection.sendall((json.dumps(reply) + "\n").encode())
-            except OSError:
-                pass
-
-    # ---- stopping ----
-    def stop_all(self):
-        """Stops the drills still running, then every process, newest first, and waits for each."""
-        self.stopping = True
-        with self.lock:
-            for pid in sorted(self.drills):
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            deadline = time.monotonic() + 5
-            while any(demo_lib.pid_alive(pid) for pid in self.drills) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            running = [self.children[e["name"]] for e in reversed(self.entries)
-                       if self.children[e["name"]].alive()]
-            for program in running:  # all at once: each takes up to a second (Redis away)
-                program.process.send_signal(signal.SIGTERM)
-            for program in running:
-                program.stop()  # waits; SIGKILL after 5 s
-            count = len(running)
-            for name in ("state", "control"):
-                path = demo_lib.state_path() if name == "state" else demo_lib.control_path()
-                try:
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
-        say(f"demo stopped: all {count} processes it still ran are gone (logs: {self.log_dir})")
-
-
-def print_banner(demo, bots):
-    state = {e["name"]: e for e in demo.entries}
-    lines = [f"    redis-server              127.0.0.1:{demo.redis_port}"]
-    for i in (1, 2, 3):
-        lines.append(f"    chat server {i}             127.0.0.1:{state[f'chat{i}']['port']}   "
-                     f"(distributed_chat --redis 127.0.0.1:{demo.redis_port})")
-    servers = "three"
-    if demo.with_node:
-        lines.append(f"    Node.js server            127.0.0.1:{state['node']['port']}   "
-                     f"(reference/node/distributed_chat.js, the same channel)")
-        servers = "four"
-    lines.append(f"    reverse proxy             127.0.0.1:{demo.proxy_port}   "
-                 f"(reverse_proxy, round robin over the {servers})")
-    if bots:
-        lines.append(f"    {bots} chat bot(s)            chatting through the proxy (chat_bot)")
-    lines += ["",
-              f"    join the chat:            nc 127.0.0.1 {demo.proxy_port}      "
-              "(in two terminals: each lands on the next server)",
-              f"    or a server directly:     nc 127.0.0.1 {state['chat1']['port']}",
-              "    watch it live:            ./workshop top      (in another terminal)",
-              "    break it:                 ./workshop drill redis|server|slow-client|flood|partition|latency",
-              "",
-              "    the proxy's log follows: one line per connection, naming the server it chose"]
-    sys.stderr.write("\n".join(lines) + "\n")
-    sys.stderr.flush()
 
 
 def cmd_demo(argv):
     parser = argparse.ArgumentParser(prog="./workshop demo")
     parser.add_argument("--bots", type=int, default=0, help="chat bots talking through the proxy")
     parser.add_argument("--port", type=int, default=8000, help="the proxy's port (0: any free one)")
-    parser.add_argument("--no-build", action="store_true", help="run what is built, build nothing")
+    parser.add_argument("--no-build", action="store_true", help="(./workshop's: build nothing)")
     parser.add_argument("--with-node", action="store_true",
                         help="add the talk's Node.js distributed_chat.js as a fourth server")
     options = parser.parse_args(argv)
     if options.bots < 0 or not 0 <= options.port <= 65535:
         die("--bots and --port take numbers")
-
-    if not options.no_build:
-        install_packages(["redis-server", "netcat-openbsd"], "the demo runs Redis; join it with nc")
-        build_solutions()
     if options.with_node:
         ensure_node_originals()
-    for lesson, name in (("04-distributed-chat", "distributed_chat"),
-                         ("05-reverse-proxy", "reverse_proxy"), (None, "chat_bot")):
-        if not os.access(program_path(lesson, name), os.X_OK):
-            die(f"{program_path(lesson, name)} is missing: run ./workshop demo (it builds)")
-    if not shutil.which("redis-server"):
-        die("redis-server is missing: ./workshop doctor says how to install it")
-    other = demo_lib.load_state(required=False)
+    for program in PROGRAMS.values():
+        if not os.access(os.path.join(BUILD, program), os.X_OK):
+            die(f"{os.path.join(BUILD, program)} is missing: run ./workshop demo (it builds)")
+    other = load_state(required=False)
     if other is not None:
-        die(f"a demo runs already (pid {other['pid']}, state in {demo_lib.state_path()}): "
+        die(f"a demo runs already (pid {other['pid']}, state in {state_path()}): "
             "stop it first (Ctrl-C in its terminal)")
 
-    log_dir = tempfile.mkdtemp(prefix="workshop-demo.", dir=os.environ.get("TMPDIR", "/tmp"))
-    demo = Demo(log_dir, options.with_node)
+    demo = Demo(tempfile.mkdtemp(prefix="workshop-demo.", dir=os.environ.get("TMPDIR", "/tmp")))
     stop_now = threading.Event()
 
     def on_signal(number, frame):
@@ -340,23 +261,20 @@ def cmd_demo(argv):
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    listener = None
+    control = None
     try:
-        os.makedirs(os.path.dirname(demo_lib.state_path()), exist_ok=True)
+        os.makedirs(os.path.dirname(state_path()), exist_ok=True)
+        if os.path.exists(control_path()):
+            os.unlink(control_path())  # left by a demo that was killed outright
+        control = socketserver.ThreadingUnixStreamServer(control_path(), Control)
+        control.daemon_threads, control.demo = True, demo
         try:
-            os.unlink(demo_lib.control_path())
-        except FileNotFoundError:
-            pass
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(demo_lib.control_path())
-        listener.listen(8)
-        try:
-            demo.start_all(options.bots, options.port)
+            demo.start_all(options.bots, options.port, options.with_node)
         except RuntimeError as error:
             die(str(error))
-        threading.Thread(target=demo.serve_control, args=(listener,), daemon=True).start()
-        say(f"the demo runs (Ctrl-C stops all of it; logs in {log_dir}):")
-        print_banner(demo, options.bots)
+        threading.Thread(target=control.serve_forever, daemon=True).start()
+        say(f"the demo runs (Ctrl-C stops all of it; logs in {demo.log_dir}):")
+        banner(demo, options.bots)
         print(f"listening on 127.0.0.1:{demo.proxy_port}", flush=True)  # the ready line
         follow_proxy_log(demo, stop_now)
     except KeyboardInterrupt:
@@ -364,44 +282,19 @@ def cmd_demo(argv):
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if listener is not None:
-            listener.close()
+        if control is not None:
+            control.server_close()
         demo.stop_all()
 
 
-def follow_proxy_log(demo, stop_now):
-    """Copies the proxy's log to stderr as it grows, until the proxy ends or a signal comes;
-    notices meanwhile the processes that end on their own."""
-    proxy = demo.children["proxy"]
-    position = 0
-    while not stop_now.is_set():
-        with open(proxy.log_path, "rb") as log:
-            log.seek(position)
-            data = log.read()
-        if data:
-            end = data.rfind(b"\n") + 1  # whole lines only
-            sys.stderr.buffer.write(data[:end])
-            sys.stderr.flush()
-            position += end
-        demo.notice_exits()
-        if not demo.entry("proxy")["running"]:
-            break
-        time.sleep(0.2)
-
-
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help", "help"):
-        sys.stdout.write(__doc__)
-        return
-    command, rest = sys.argv[1], sys.argv[2:]
+    command = sys.argv[1] if len(sys.argv) > 1 else "help"
     if command == "demo":
-        cmd_demo(rest)
-    elif command == "top":
-        import demo_top
-        demo_top.main(rest)
-    elif command == "drill":
-        import demo_drill
-        demo_drill.main(rest)
+        cmd_demo(sys.argv[2:])
+    elif command in ("top", "drill"):
+        __import__(f"demo_{command}").main(sys.argv[2:])
+    elif command in ("-h", "--help", "help"):
+        sys.stdout.write(__doc__)
     else:
         die(f"unknown command {command} (usage: tools/demo.py demo|top|drill ...)")
 
