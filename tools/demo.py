@@ -1,21 +1,12 @@
 #!/usr/bin/env python3
-"""The whole system in one command, a live view of it, and drills that break it on stage.
+"""The whole system in one command (demo), a live view of it (top, tools/demo_top.py), and drills
+that break it on stage (drill, tools/demo_drill.py):
+  python3 tools/demo.py demo|top|drill --help
 
-  python3 tools/demo.py demo [--bots N] [--port P] [--with-node]
-      Redis, three chat servers (lesson 04's distributed_chat), the reverse proxy (lesson 05) on
-      :8000 in front of them, optional chat bots; with --with-node also the talk's Node.js
-      reference/node/distributed_chat.js as a fourth server on the same channel. Prints the
-      ready line `listening on 127.0.0.1:PORT` (the proxy) on stdout; Ctrl-C stops everything.
-      ./workshop demo builds what it runs first (and installs the packages).
-  python3 tools/demo.py top [--once]
-      One row per process the demo started, about once a second (tools/demo_top.py).
-  python3 tools/demo.py drill redis|server|slow-client|flood|partition|latency ...
-      Breaks something on the running demo and narrates what happens (tools/demo_drill.py).
-
-The demo writes what it started (role, pid, port, logs) to .workshop/demo.json
-($WORKSHOP_DEMO_STATE: another file) and listens on a control socket beside it (demo.sock):
-a drill asks the demo to stop or start one of its processes, so the demo stays the parent of
-every process it lists, and Ctrl-C on it stops them all (and the drills still running).
+The demo (./workshop demo builds what it runs first) writes what it started (role, pid, port,
+logs) to .workshop/demo.json ($WORKSHOP_DEMO_STATE: another file) and listens on a control socket
+beside it (demo.sock): a drill asks the demo to stop or start one of its processes, so the demo
+stays the parent of every process it lists, and Ctrl-C on it stops them all (and the drills).
 """
 import argparse
 import json
@@ -50,7 +41,7 @@ class Demo:
         self.log_dir = log_dir
         self.lock = threading.RLock()
         self.children = {}   # name -> the Program (or Redis) started last under that name
-        self.entries = []    # the state file's processes, in start order
+        self.entries = {}    # name -> what the state file says of it, in start order
         self.drills = set()  # pids of the drills running (stopped with the demo)
         self.redis_port = self.proxy_port = None
         self.stopping = False
@@ -60,16 +51,10 @@ class Demo:
         state = {"pid": os.getpid(), "root": ROOT, "log_dir": self.log_dir, "channel": CHANNEL,
                  "redis_port": self.redis_port, "proxy_port": self.proxy_port,
                  "control": control_path(), "drills": sorted(self.drills),
-                 "processes": self.entries}
+                 "processes": list(self.entries.values())}
         with open(f"{state_path()}.tmp", "w") as file:
             json.dump(state, file, indent=2)
         os.replace(f"{state_path()}.tmp", state_path())
-
-    def entry(self, name):
-        found = [entry for entry in self.entries if entry["name"] == name]
-        if not found:
-            raise ValueError(f"no process named {name}")
-        return found[0]
 
     def start(self, name, kind, role, argv=(), port=None, ready=True):
         """Starts a process (again on `port`, when it ran before) and records it."""
@@ -83,12 +68,9 @@ class Demo:
             program = Program(argv, name, self.log_dir)
             if ready:
                 program.started()
-        entry = next((e for e in self.entries if e["name"] == name), None)
-        if entry is None:
-            entry = {"name": name, "kind": kind, "role": role}
-            self.entries.append(entry)
-        entry.update({"pid": program.pid, "port": program.port, "argv": argv, "running": True,
-                      "log": program.log_path, "out": program.out_path, "started": time.time()})
+        self.entries.setdefault(name, {"name": name, "kind": kind, "role": role}).update(
+            pid=program.pid, port=program.port, argv=argv, running=True, log=program.log_path,
+            out=program.out_path, started=time.time())
         self.children[name] = program
         return program
 
@@ -117,8 +99,8 @@ class Demo:
                 raise ValueError("the demo is stopping")
             if op == "drill":
                 (self.drills.discard if ends else self.drills.add)(int(pid))
-            elif op in ("stop", "start"):
-                entry, program = self.entry(name), self.children[name]
+            elif op in ("stop", "start") and name in self.entries:
+                entry, program = self.entries[name], self.children[name]
                 if op == "start" and program.alive():
                     raise ValueError(f"{name} runs already (pid {entry['pid']})")
                 if op == "stop" and not program.alive():
@@ -130,14 +112,14 @@ class Demo:
                         program.process.kill()
                     entry.update({"running": False, "exit": program.stop(), "stopped": time.time()})
             else:
-                raise ValueError(f"unknown request {op!r}")
+                raise ValueError(f"unknown request {op!r} {name or ''}")
             self.save()
-            return {"process": self.entry(name)} if name else {}
+            return {"process": self.entries[name]} if name else {}
 
     def notice_exits(self):
         """Marks in the state file the processes that ended on their own (a crash)."""
         with self.lock:
-            for entry in self.entries:
+            for entry in self.entries.values():
                 program = self.children[entry["name"]]
                 if entry["running"] and not program.alive():
                     entry.update({"running": False, "exit": program.process.returncode,
@@ -150,11 +132,8 @@ class Demo:
         """Stops the drills still running, then every process at once, and waits for each."""
         with self.lock:
             self.stopping = True
-            for pid in self.drills:
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+            for pid in filter(pid_alive, self.drills):
+                os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 5
             while any(map(pid_alive, self.drills)) and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -182,12 +161,12 @@ class Control(socketserver.StreamRequestHandler):
 
 def banner(demo, bots):
     """What runs where, how to join it, watch it and break it (stderr)."""
-    servers = [e for e in demo.entries if e["kind"] in ("chat", "node")]
+    servers = [e for e in demo.entries.values() if e["kind"] in ("chat", "node")]
     says = {"redis": "", "chat": f"(distributed_chat --redis 127.0.0.1:{demo.redis_port})",
             "node": "(reference/node/distributed_chat.js, the same channel)",
             "proxy": f"(reverse_proxy, round robin over the {len(servers)})"}
     lines = [f"    {e['role']:<26}127.0.0.1:{e['port']:<6}  {says[e['kind']]}".rstrip()
-             for e in demo.entries if e["kind"] != "bot"]
+             for e in demo.entries.values() if e["kind"] != "bot"]
     if bots:
         lines.append(f"    {bots} chat bot(s)            chatting through the proxy (chat_bot)")
     lines += ["",
@@ -201,11 +180,11 @@ def banner(demo, bots):
     sys.stderr.write("\n".join(lines) + "\n")
 
 
-def follow_proxy_log(demo, stop_now):
-    """Copies the proxy's log to stderr as it grows, until the proxy ends or a signal comes;
-    notices meanwhile the processes that end on their own."""
+def follow_proxy_log(demo):
+    """Copies the proxy's log to stderr as it grows, until the proxy ends; notices meanwhile the
+    processes that end on their own."""
     position = 0
-    while not stop_now.is_set() and demo.entry("proxy")["running"]:
+    while demo.entries["proxy"]["running"]:
         with open(demo.children["proxy"].log_path, "rb") as log:
             log.seek(position)
             data = log.read()
@@ -218,18 +197,15 @@ def follow_proxy_log(demo, stop_now):
 
 
 def ensure_node_originals():
-    """node, and reference/node/node_modules (npm ci) for the talk's distributed_chat.js."""
+    """node and npm (they may come from elsewhere than Debian), and reference/node/node_modules."""
     missing = [package for command, package in (("node", "nodejs"), ("npm", "npm"))
-               if not shutil.which(command)]  # node may come from elsewhere than Debian
+               if not shutil.which(command)]
     if missing:
         install_packages(missing, "the talk's Node.js server for --with-node")
-    node_dir = os.path.dirname(NODE_CHAT)
-    installed = os.path.join(node_dir, "node_modules", ".package-lock.json")
-    if not os.path.exists(installed) or (os.path.getmtime(installed)
-                                         < os.path.getmtime(os.path.join(node_dir, "package-lock.json"))):
+    if not os.path.isdir(os.path.join(os.path.dirname(NODE_CHAT), "node_modules")):
         say("installing the Node.js originals' packages into reference/node/node_modules (npm ci)")
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=node_dir,
-                       check=True)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], check=True,
+                       cwd=os.path.dirname(NODE_CHAT))
 
 
 def cmd_demo(argv):
@@ -253,21 +229,13 @@ def cmd_demo(argv):
             "stop it first (Ctrl-C in its terminal)")
 
     demo = Demo(tempfile.mkdtemp(prefix="workshop-demo.", dir=os.environ.get("TMPDIR", "/tmp")))
-    stop_now = threading.Event()
-
-    def on_signal(number, frame):
-        stop_now.set()
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    control = None
+    os.makedirs(os.path.dirname(state_path()), exist_ok=True)
+    if os.path.exists(control_path()):
+        os.unlink(control_path())  # left by a demo that was killed outright
+    control = socketserver.ThreadingUnixStreamServer(control_path(), Control)
+    control.daemon_threads, control.demo = True, demo
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C: KeyboardInterrupt
     try:
-        os.makedirs(os.path.dirname(state_path()), exist_ok=True)
-        if os.path.exists(control_path()):
-            os.unlink(control_path())  # left by a demo that was killed outright
-        control = socketserver.ThreadingUnixStreamServer(control_path(), Control)
-        control.daemon_threads, control.demo = True, demo
         try:
             demo.start_all(options.bots, options.port, options.with_node)
         except RuntimeError as error:
@@ -276,14 +244,13 @@ def cmd_demo(argv):
         say(f"the demo runs (Ctrl-C stops all of it; logs in {demo.log_dir}):")
         banner(demo, options.bots)
         print(f"listening on 127.0.0.1:{demo.proxy_port}", flush=True)  # the ready line
-        follow_proxy_log(demo, stop_now)
+        follow_proxy_log(demo)
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if control is not None:
-            control.server_close()
+        control.server_close()
         demo.stop_all()
 
 

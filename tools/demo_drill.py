@@ -389,7 +389,6 @@ def main(argv):
     slow_net.add_argument("--delay", type=int, default=25, help="ms each way")
     slow_net.add_argument("--loss", type=float, default=1.0, help="percent of packets")
     options = parser.parse_args(argv)
-
     stopped = []
 
     def on_term(number, frame):  # the demo stops: undo what the drill did, and end
