@@ -234,7 +234,8 @@ def cmd_demo(argv):
         os.unlink(control_path())  # left by a demo that was killed outright
     control = socketserver.ThreadingUnixStreamServer(control_path(), Control)
     control.daemon_threads, control.demo = True, demo
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C: KeyboardInterrupt
+    for number in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, even where a shell ignored it
+        signal.signal(number, signal.default_int_handler)
     try:
         try:
             demo.start_all(options.bots, options.port, options.with_node)

@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netsim  # noqa: E402
+from demo_lib import ChatClient, wait_for_log  # noqa: E402  (tools/, on the path by netsim)
 
 SKIPPED = 77
 START = time.monotonic()
@@ -42,36 +43,20 @@ def expect(holds, what):
     note(f"ok: {what}")
 
 
-class Client:
-    """One chat client: a TCP connection read line by line, with deadlines."""
+class Client(ChatClient):
+    """The demo's chat client, whose expectations end the test with the story of what came."""
 
     def __init__(self, name, address, port):
+        super().__init__(port, host=address)
         self.name = name
-        self.socket = socket.create_connection((address, port), timeout=10)
-        self.pending = b""
-        self.node = self.line(10).split(" : ")[0]
         note(f"{name} joined server {self.node}")
 
-    def send(self, text):
-        self.socket.sendall(text.encode())
-
     def line(self, within):
-        deadline = time.monotonic() + within
-        while b"\n" not in self.pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise Failed(f"{self.name} to receive a line within {within} s; got "
-                             f"{self.pending[:80]!r} and no end of line")
-            self.socket.settimeout(left)
-            try:
-                chunk = self.socket.recv(65536)
-            except socket.timeout:
-                continue
-            if not chunk:
-                raise Failed(f"{self.name} to stay connected; the server closed it")
-            self.pending += chunk
-        line, _, self.pending = self.pending.partition(b"\n")
-        return line.decode() + "\n"
+        line = self.read_line(within)
+        if line is None:
+            raise Failed(f"{self.name} to receive a line within {within} s; got "
+                         f"{self.buffer[:80]!r} and {'the end' if self.closed else 'no end'} of line")
+        return line
 
     def expect_lines(self, lines, within, why):
         deadline = time.monotonic() + within
@@ -82,13 +67,9 @@ class Client:
         note(f"ok: {self.name} received {len(lines)} line(s) in order ({why})")
 
     def expect_nothing(self, within, why):
-        self.socket.settimeout(within)
-        try:
-            chunk = self.pending or self.socket.recv(65536)
-        except socket.timeout:
-            chunk = b""
-        if chunk:
-            raise Failed(f"{self.name} to receive nothing ({why}); got {chunk[:80]!r}")
+        got = self.read_line(within)
+        if got is not None or self.buffer:
+            raise Failed(f"{self.name} to receive nothing ({why}); got {got or self.buffer[:80]!r}")
 
 
 class Chat:
@@ -110,14 +91,6 @@ class Chat:
     def stderr(self):
         with open(self.log.name, encoding="utf-8", errors="replace") as text:
             return text.read()
-
-    def wait_for_log(self, text, within):
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if text in self.stderr():
-                return True
-            time.sleep(0.05)
-        return False
 
 
 def start_redis(net, program):
@@ -152,8 +125,8 @@ def latency(net, options):
     carol = Client("carol (server 1)", servers[0].address, servers[0].port)
     time.sleep(1)  # both subscribed
     filler = "".join(chr(ord("a") + i % 26) for i in range(600))
-    from_alice = [f"alice {i} {filler}\n" for i in range(150)]
-    from_bob = [f"bob {i} {filler[::-1]}\n" for i in range(150)]
+    from_alice = [f"alice {i} {filler}" for i in range(150)]
+    from_bob = [f"bob {i} {filler[::-1]}" for i in range(150)]
     for ours, theirs in zip(from_alice, from_bob):
         alice.send(ours)
         bob.send(theirs)
@@ -179,24 +152,25 @@ def partition(net, options):
     carol = Client("carol (server 1)", servers[0].address, servers[0].port)
     bob = Client("bob (server 2)", servers[1].address, servers[1].port)
     time.sleep(1)
-    alice.send("before\n")
-    bob.expect_lines(["before\n"], 5, "the system works before the partition")
-    carol.expect_lines(["before\n"], 5, "the system works before the partition")
+    alice.send("before")
+    bob.expect_lines(["before"], 5, "the system works before the partition")
+    carol.expect_lines(["before"], 5, "the system works before the partition")
 
     net.cut("chat1", "redis")
     cut_at = time.monotonic()
     note("partition: every packet between chat1 and redis dropped (nft), nothing closed")
-    during = [f"during the partition {i}\n" for i in range(1, 6)]
+    during = [f"during the partition {i}" for i in range(1, 6)]
     alice.send(during[0])
     slack = 1.5
-    said = servers[0].wait_for_log("redis: no answer", (ping_ms + timeout_ms) / 1000 + slack)
+    said = wait_for_log(servers[0].log.name, "redis: no answer",
+                        timeout=(ping_ms + timeout_ms) / 1000 + slack)
     expect(said, f"chat1 says on stderr that Redis stopped answering, within "
                  f"{ping_ms} + {timeout_ms} ms (+{slack} s): after "
                  f"{time.monotonic() - cut_at:.1f} s")
     for line in during[1:]:
         alice.send(line)
         time.sleep(1)
-    bob.send("bob, while chat1 is cut off\n")
+    bob.send("bob, while chat1 is cut off")
     while time.monotonic() < cut_at + 10:
         time.sleep(0.1)
     expect("redis: no answer" not in servers[1].stderr(), "chat2, still in touch, noticed nothing")
@@ -207,9 +181,9 @@ def partition(net, options):
     bob.expect_lines(during, 5, "the lines said during the partition, after the heal")
     note(f"  ({time.monotonic() - healed_at:.1f} s after the heal)")
     carol.expect_lines(during, 3, "chat1's own clients hear them too")
-    bob.send("after\n")
-    alice.expect_lines(["after\n"], 5, "traffic flows both ways again, with the same clients")
-    carol.expect_lines(["after\n"], 5, "traffic flows both ways again, with the same clients")
+    bob.send("after")
+    alice.expect_lines(["after"], 5, "traffic flows both ways again, with the same clients")
+    carol.expect_lines(["after"], 5, "traffic flows both ways again, with the same clients")
     note("(bob's line said during the partition never reaches chat1: pub/sub keeps nothing for "
          "a subscriber that is away; see lesson 04's README)")
 

@@ -20,17 +20,14 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "tools"))
+from demo_lib import run  # noqa: E402  (the drills' too)
+
 PREFIX = "wsnet"
-
-
-def run(*argv, check=True):
-    """Runs a command; its stderr becomes the exception's message when it fails."""
-    done = subprocess.run(argv, capture_output=True, text=True)
-    if check and done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip() or done.returncode}")
-    return done
 
 
 def missing(need_netem=False):
@@ -151,10 +148,7 @@ class Network:
                  f"  chain input {{ type filter hook input priority 0; ip saddr {peer_ip} drop; }}\n"
                  f"  chain output {{ type filter hook output priority 0; ip daddr {peer_ip} drop; }}\n"
                  f"}}\n")
-        done = subprocess.run(["ip", "netns", "exec", namespace, "nft", "-f", "-"], input=rules,
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"nft in {namespace}: {done.stderr.strip()}")
+        run("ip", "netns", "exec", namespace, "nft", "-f", "-", stdin=rules)
         self.cuts.add(name)
 
     def heal(self, name, peer=None):
