@@ -274,11 +274,11 @@ def drill_partition(options):
     # Server 1's connections to Redis lose every packet, both ways, and so does any new
     # connection to Redis (server 1's reconnections; top's look at Redis too, meanwhile).
     ports = ", ".join(map(str, cut))
-    rules = (f"table inet workshop_partition {{ chain output {{\n"
-             f"  type filter hook output priority 0;\n"
-             f"  tcp dport {redis_port} tcp sport {{ {ports} }} drop\n"
-             f"  tcp sport {redis_port} tcp dport {{ {ports} }} drop\n"
-             f"  tcp dport {redis_port} tcp flags & (syn | ack) == syn drop\n}} }}\n")
+    rules = (f"table inet workshop_partition {{\n  chain output {{\n"
+             f"    type filter hook output priority 0;\n"
+             f"    tcp dport {redis_port} tcp sport {{ {ports} }} drop\n"
+             f"    tcp sport {redis_port} tcp dport {{ {ports} }} drop\n"
+             f"    tcp dport {redis_port} tcp flags & (syn | ack) == syn drop\n  }}\n}}\n")
     since = os.path.getsize(first["log"])
     run("nft", "-f", "-", stdin=rules)
     cut_at = time.monotonic()
@@ -404,6 +404,8 @@ def main(argv):
          "latency": drill_latency}[options.drill](options)
     except (ConnectionError, TimeoutError) as error:
         promise(False, "", str(error))
+    except RuntimeError as error:  # a command that breaks the network failed
+        die(f"the drill could not do it: {error}")
     finally:
         if not stopped:
             ask_demo("drill", pid=os.getpid(), ends=True)
