@@ -80,7 +80,8 @@ class Demo:
                 "--redis", f"127.0.0.1:{self.redis_port}"]
         servers = [self.start(f"chat{i}", "chat", f"chat server {i}", chat) for i in (1, 2, 3)]
         if with_node:
-            servers.append(self.start("node", "node", "Node.js server", ["node", NODE_CHAT] + chat[1:]))
+            node = ["node", NODE_CHAT] + chat[1:]
+            servers.append(self.start("node", "node", "Node.js server", node))
         backends = [arg for server in servers for arg in ("--backend", f"127.0.0.1:{server.port}")]
         self.proxy_port = self.start("proxy", "proxy", "reverse proxy",
                                      [os.path.join(BUILD, PROGRAMS["proxy"]), "--port", str(port),
@@ -145,7 +146,8 @@ class Demo:
             for path in (state_path(), control_path()):
                 if os.path.exists(path):
                     os.unlink(path)
-        say(f"demo stopped: all {len(running)} processes it still ran are gone (logs: {self.log_dir})")
+        say(f"demo stopped: all {len(running)} processes it still ran are gone "
+            f"(logs: {self.log_dir})")
 
 
 class Control(socketserver.StreamRequestHandler):
@@ -176,7 +178,8 @@ def banner(demo, bots):
               "    watch it live:            ./workshop top      (in another terminal)",
               "    break it:                 ./workshop drill redis|server|slow-client|flood|"
               "partition|latency",
-              "", "    the proxy's log follows: one line per connection, naming the server it chose"]
+              "", "    the proxy's log follows: one line per connection, naming the server it "
+              "chose"]
     sys.stderr.write("\n".join(lines) + "\n")
 
 

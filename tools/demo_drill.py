@@ -15,6 +15,7 @@ import statistics
 import sys
 import threading
 import time
+from collections import Counter
 
 from demo_lib import (ChatClient, ask_demo, connections, cpu_and_memory, load_state, processes,
                       run, wait_for_log)
@@ -75,7 +76,8 @@ def room_after(a, b, c, said, moment, since):
     not_delivered = [line for line in told_a if "not delivered" in line]
     if heard or not not_delivered:
         promise(lines_b == said, f"B got all {len(said)} of A's lines, in order, "
-                f"{time.monotonic() - since:.1f} s after {moment} ended", f"B got {lines_b}, not {said}")
+                f"{time.monotonic() - since:.1f} s after {moment} ended",
+                f"B got {lines_b}, not {said}")
     else:
         promise(True, f"A was told: {not_delivered[0]}", "")
     heard_c = [line for line in c.read_all(0.5) if line.startswith("A: ")]
@@ -128,20 +130,23 @@ def drill_server(options):
     promise(y.read_until("X: is anyone still there?")[0],
             "X and Y, on the other servers, go on chatting: nothing lost there",
             "Y did not hear X after the kill")
-    landed = [role_of(state, ChatClient(state["proxy_port"]).node) for _ in range(2 * len(others) + 2)]
+    landed = [role_of(state, ChatClient(state["proxy_port"]).node)
+              for _ in range(2 * len(others) + 2)]
     promise(victim["role"] not in landed and "?" not in landed,
             f"{len(landed)} new clients through the proxy went to: {', '.join(landed)} "
             "(it skips the dead backend and rests it)", f"new clients landed on: {landed}")
 
     started = ask_demo("start", name=victim["name"])["process"]
-    tell(f"{victim['role']} started again on the same port :{started['port']} (pid {started['pid']})")
+    tell(f"{victim['role']} started again on the same port :{started['port']} "
+         f"(pid {started['pid']})")
     deadline, back = time.monotonic() + 10, None
     while back is None and time.monotonic() < deadline:
         client = ChatClient(state["proxy_port"])
         if client.node == str(started["pid"]):
             back = client
         time.sleep(0.2)  # also: its subscription is made right after its ready line
-    if promise(back is not None, f"the proxy puts it back in rotation: a new client landed on {victim['role']}",
+    if promise(back is not None,
+               f"the proxy puts it back in rotation: a new client landed on {victim['role']}",
                "no new client reached the restarted server in 10 s"):
         back.send("R: I am back")
         promise(x.read_until("R: I am back")[0], "and the restarted server is in the room again",
@@ -177,7 +182,8 @@ def drill_slow_client(options):
                         if "dropping client" in line and "backlog" in line), None)
         if time.monotonic() >= next_report:
             next_report += 1
-            unsent = max((c["sendq"] for c in connections() if c["local"] == first["port"]), default=0)
+            unsent = max((c["sendq"] for c in connections() if c["local"] == first["port"]),
+                         default=0)
             grown = (cpu_and_memory(first["pid"])[1] - memory) / 1e6
             tell(f"T has sent {sent * 1.03:.0f} kB; the kernel holds {unsent / 1000:.0f} kB unsent "
                  f"for S, chat server 1's memory grew {grown:.1f} MB (its queue for S)")
@@ -221,10 +227,7 @@ def drill_flood(options):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(c.welcome is None and not c.closed for c in clients):
         pump(0.1)
-    spread = {}
-    for client in clients:
-        role = role_of(state, (client.welcome or "").split(" : ", 1)[0])
-        spread[role] = spread.get(role, 0) + 1
+    spread = Counter(role_of(state, (c.welcome or "").split(" : ", 1)[0]) for c in clients)
     joined = sum(client.welcome is not None for client in clients)
     promise(joined == len(clients),
             f"{joined} clients joined through the proxy in {time.monotonic() - started:.2f} s: "
@@ -292,7 +295,8 @@ def drill_partition(options):
         promise(wait_for_log(first["log"], "redis: no answer", since),
                 f"server 1 noticed the silence after {time.monotonic() - cut_at:.1f} s (a PING "
                 "after --redis-ping-ms of quiet, no answer within --redis-timeout-ms) and "
-                "reconnects, in vain for now", "server 1 never said on stderr that Redis stopped answering")
+                "reconnects, in vain for now",
+                "server 1 never said on stderr that Redis stopped answering")
         for line in said[1:]:
             a.send(line)
         b.send("B: said while server 1 is cut off")
@@ -331,15 +335,18 @@ def drill_latency(options):
     before = one_way(a, b, 20, "before")
     promise(before is not None, f"before: a line takes {before or 0:.1f} ms (median of 20)",
             "lines did not arrive before the drill")
-    try:  # only Redis's packets go through netem: the 4th band of a prio queue, where filters put them
+    # Only Redis's packets go through netem: the 4th band of a prio queue, where filters put them.
+    try:
         try:
             run("tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "prio", "bands", "4",
                 "priomap", *"1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1".split())
-            run("tc", "qdisc", "add", "dev", "lo", "parent", "1:4", "handle", "40:", "netem", "delay",
-                f"{options.delay}ms", f"{options.delay / 5:g}ms", "loss", f"{options.loss}%")
+            run("tc", "qdisc", "add", "dev", "lo", "parent", "1:4", "handle", "40:", "netem",
+                "delay", f"{options.delay}ms", f"{options.delay / 5:g}ms",
+                "loss", f"{options.loss}%")
             for direction in ("dport", "sport"):
-                run("tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1",
-                    "u32", "match", "ip", direction, str(redis_port), "0xffff", "flowid", "1:4")
+                run("tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio",
+                    "1", "u32", "match", "ip", direction, str(redis_port), "0xffff",
+                    "flowid", "1:4")
         except RuntimeError as error:
             die(f"this kernel cannot delay the loopback's packets (it needs the prio and netem "
                 f"queueing disciplines): {error}. The loopback is left as it was.")
@@ -348,13 +355,14 @@ def drill_latency(options):
              "ms round trips, as between two data centres")
         started = time.monotonic()
         during = one_way(a, b, 20, "during")
-        promise(during is not None, f"every line arrived, intact and in order: {during or 0:.1f} ms each (median "
-                f"of 20; {2 * options.delay} ms more, for two trips through Redis' link); TCP "
-                "resends what netem drops", "lines went missing under latency")
+        promise(during is not None, f"every line arrived, intact and in order: {during or 0:.1f} "
+                f"ms each (median of 20; {2 * options.delay} ms more, for two trips through "
+                "Redis' link); TCP resends what netem drops", "lines went missing under latency")
         burst = [f"A: burst #{i} {'y' * 500}" for i in range(200)]
         for line in burst:
             a.send(line)
-        got = [line for line in b.read_until(burst[-1], timeout=30)[1] if line.startswith("A: burst")]
+        got = [line for line in b.read_until(burst[-1], timeout=30)[1]
+               if line.startswith("A: burst")]
         promise(got == burst, "a burst of 200 lines arrived whole and in order too",
                 f"the burst arrived as {len(got)} lines, not 200 in order")
         time.sleep(max(0.0, options.seconds - (time.monotonic() - started)))
@@ -362,7 +370,8 @@ def drill_latency(options):
         run("tc", "qdisc", "del", "dev", "lo", "root", check=False)
     tell("LATENCY gone: the loopback's queue is as before")
     after = one_way(a, b, 10, "after")
-    promise(after is not None, f"after: {after or 0:.1f} ms a line again", "lines did not arrive after the drill")
+    promise(after is not None, f"after: {after or 0:.1f} ms a line again",
+            "lines did not arrive after the drill")
 
 
 def main(argv):
@@ -370,7 +379,8 @@ def main(argv):
     drills = parser.add_subparsers(dest="drill", required=True, metavar="DRILL")
     redis = drills.add_parser("redis", help="Redis stops for --seconds and comes back on its port")
     redis.add_argument("--seconds", type=float, default=5.0)
-    one = drills.add_parser("server", help="chat server N is killed; the proxy skips it; it returns")
+    one = drills.add_parser("server", help="chat server N is killed; the proxy skips it; it "
+                            "returns")
     one.add_argument("number", type=int, nargs="?", default=2, metavar="N")
     slow = drills.add_parser("slow-client", help="a client of chat server 1 stops reading; the "
                              "server drops it alone")

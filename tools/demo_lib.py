@@ -64,7 +64,7 @@ def ask_demo(op, **arguments):
 
 
 def processes(state, *kinds):
-    """The state's processes in start order, only those of `kinds` (redis, chat, node...) if given."""
+    """The state's processes in start order; only those of `kinds` (redis, chat...) if given."""
     return [p for p in state["processes"] if not kinds or p["kind"] in kinds]
 
 
@@ -86,7 +86,7 @@ class ChatClient:
         self.socket.sendall(text.encode() + b"\n")
 
     def receive(self, timeout):
-        """Adds to the buffer what arrives within `timeout` s (0: what is there); False if nothing."""
+        """Adds to the buffer what arrives within `timeout` s (0: what is there); False: nothing."""
         self.socket.settimeout(timeout)
         try:
             chunk = self.socket.recv(1 << 20)

@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 
 from demo_lib import connections, cpu_and_memory, load_state, processes
 from wslib import die, install_packages
@@ -104,7 +105,7 @@ class Top:
     def channel_lines(self):
         """The lines the channel carried since the last call, credited to the server whose
         client said each (its userId starts with the server's pid): name -> count; "redis": all."""
-        counts = {}
+        counts = Counter()
         try:
             if self.subscription is None:
                 self.subscription = redis.Redis(port=self.state["redis_port"], socket_timeout=1,
@@ -113,7 +114,7 @@ class Top:
             while (message := self.subscription.get_message()) is not None:
                 if message["type"] != "message":
                     continue
-                counts["redis"] = counts.get("redis", 0) + 1
+                counts["redis"] += 1
                 try:
                     user = str(json.loads(message["data"]).get("userId", ""))
                 except ValueError:
@@ -121,7 +122,7 @@ class Top:
                 for server in processes(self.state, "chat", "node"):  # C++: "PID-...", Node: PID...
                     if user.startswith(f"{server['pid']}-" if server["kind"] == "chat"
                                        else str(server["pid"])):
-                        counts[server["name"]] = counts.get(server["name"], 0) + 1
+                        counts[server["name"]] += 1
                         break
         except redis.RedisError:
             self.subscription = None  # Redis is away: subscribe again when it is back
@@ -129,9 +130,9 @@ class Top:
 
     def listeners(self):
         try:
-            channel, count = redis.Redis(port=self.state["redis_port"], socket_timeout=1) \
-                .pubsub_numsub(self.state["channel"])[0]
-            return f"{count - (self.subscription is not None)} servers subscribed"
+            client = redis.Redis(port=self.state["redis_port"], socket_timeout=1)
+            count = client.pubsub_numsub(self.state["channel"])[0][1]
+            return f"{count - (self.subscription is not None)} servers subscribed"  # not top
         except redis.RedisError:
             return "Redis away"
 
@@ -168,9 +169,10 @@ class Top:
                 continue
             mine = [c for c in after["connections"]
                     if c["local"] == process["port"] and c["peer"] not in ours]
-            moved = [(c["received"] - sent_before.get((c["local"], c["peer"]), {}).get("received", 0),
-                      c["sent"] - sent_before.get((c["local"], c["peer"]), {}).get("sent", 0))
-                     for c in mine]  # a new connection: all of it is new
+            earlier = [sent_before.get((c["local"], c["peer"]), {"received": 0, "sent": 0})
+                       for c in mine]  # a new connection: all of it is new
+            moved = [(c["received"] - e["received"], c["sent"] - e["sent"])
+                     for c, e in zip(mine, earlier)]
             cpu, rss = self.usage(process["name"], before, after, elapsed)
             rows.append((process["role"], process["pid"], process["port"], len(mine),
                          size(max((c["sendq"] for c in mine), default=0)),

@@ -54,8 +54,9 @@ class Client(ChatClient):
     def line(self, within):
         line = self.read_line(within)
         if line is None:
+            end = "the end of the stream" if self.closed else "no end of line"
             raise Failed(f"{self.name} to receive a line within {within} s; got "
-                         f"{self.buffer[:80]!r} and {'the end' if self.closed else 'no end'} of line")
+                         f"{self.buffer[:80]!r} and {end}")
         return line
 
     def expect_lines(self, lines, within, why):
