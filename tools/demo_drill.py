@@ -349,7 +349,7 @@ def drill_latency(options):
                     "flowid", "1:4")
         except RuntimeError as error:
             die(f"this kernel cannot delay the loopback's packets (it needs the prio and netem "
-                f"queueing disciplines): {error}. The loopback is left as it was.")
+                f"queueing disciplines): {str(error).rstrip('.')}. The loopback is left as it was.")
         tell(f"LATENCY: every packet to or from Redis (:{redis_port}) now waits {options.delay} "
              f"ms (+- {options.delay / 5:g}), and {options.loss}% are lost: {2 * options.delay} "
              "ms round trips, as between two data centres")
