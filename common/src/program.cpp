@@ -31,18 +31,18 @@ void parse_flags_or_exit(CLI::App& app, int argc, char** argv) {
 }
 
 asio::ip::tcp::acceptor listen_on(asio::io_context& io, const listen_address& address) {
-  try {
-    const asio::ip::tcp::endpoint endpoint{asio::ip::make_address(address.host), address.port};
-    asio::ip::tcp::acceptor acceptor{io};
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(asio::socket_base::reuse_address(true));
-    acceptor.bind(endpoint);
-    acceptor.listen(asio::socket_base::max_listen_connections);
-    return acceptor;
-  } catch (const std::system_error& error) {
-    log("cannot listen on ", address.host, ":", address.port, ": ", error.code().message());
+  std::error_code error;
+  const asio::ip::tcp::endpoint endpoint{asio::ip::make_address(address.host, error), address.port};
+  asio::ip::tcp::acceptor acceptor{io};
+  if (!error) acceptor.open(endpoint.protocol(), error);
+  if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor.bind(endpoint, error);
+  if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    log("cannot listen on ", address.host, ":", address.port, ": ", error.message());
     std::exit(1);
   }
+  return acceptor;
 }
 
 void write_log_line(std::string_view line) {
@@ -150,7 +150,7 @@ bool client_gate::has_room() {
 asio::awaitable<std::tuple<std::error_code, std::string_view>> read_some_shared(
     asio::ip::tcp::socket& socket) {
   static std::array<char, 64 * 1024> shared;  // one thread, one event loop: one buffer
-  co_await asio::post(asio::use_awaitable);   // the others first
+  co_await asio::post(use_tuple);             // the others first
   std::error_code error;
   if (!socket.non_blocking()) socket.non_blocking(true, error);
   while (!error) {

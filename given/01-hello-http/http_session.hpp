@@ -24,10 +24,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
   }
 
  private:
-  asio::awaitable<void> answer(const http::request_head& request);    // steps 4 and 5
+  asio::awaitable<bool> answer(const http::request_head& request);    // steps 4, 5; false: gone
   asio::awaitable<void> serve();                                      // steps 6 and 7
   asio::awaitable<std::optional<http::request_head>> read_request();  // steps 2, 3
-  asio::awaitable<bool> receive_more();                               // step 2
+  asio::awaitable<bool> receive_more();                               // step 2; false: gone
   asio::awaitable<bool> skip_body(std::size_t length);                // step 7
   asio::awaitable<void> refuse(std::string_view status);  // 400, 431: the answer, then close
   asio::awaitable<void> close_gracefully();

@@ -227,7 +227,8 @@ awaitable<std::error_code> connection::connect_once() {
   give_up.cancel();
   if (*gave_up) co_return make_error_code(error::silent);
   if (connect_error) co_return connect_error;
-  socket_.set_option(tcp::no_delay{true});
+  std::error_code ignored;  // without no_delay the connection still works, only slower
+  socket_.set_option(tcp::no_delay{true}, ignored);
   keep_alive();
   parser_.reset(redisReaderCreate());  // a fresh parser: no half reply from the last connection
   co_return std::error_code{};

@@ -11,16 +11,18 @@
 #include <charconv>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "http_session.hpp"
 
 using asio::awaitable;
-using asio::use_awaitable;
 using asio::ip::tcp;
 using std::chrono::milliseconds;
+using workshop::use_tuple;  // co_await returns (error, results...): errors are values
 
-// Steps 4 and 5: the head and Hello at once; World after the delay, from a timer.
-awaitable<void> http_session::answer(const http::request_head& request) {
+// Steps 4 and 5: the head and Hello at once; World after the delay, from a timer. False if the
+// client is gone.
+awaitable<bool> http_session::answer(const http::request_head& request) {
   drop_after(settings_.delay + settings_.idle_timeout);  // a client that stops reading is dropped
 
   // res.writeHead(200, {'content-type': 'text/plain'}); res.write("Hello\n");
@@ -31,33 +33,26 @@ awaitable<void> http_session::answer(const http::request_head& request) {
   // With --delay-ms 0 nothing waits between them: World goes in Hello's write (one system call).
   const bool world_too = !head_only && settings_.delay == milliseconds{0};
   if (world_too) hello += world;
-  co_await asio::async_write(socket_, asio::buffer(hello), use_awaitable);
-  if (head_only || world_too) co_return;  // nothing is left to send
+  auto [error, sent] = co_await asio::async_write(socket_, asio::buffer(hello), use_tuple);
+  if (error) co_return false;  // the client left (a reset), or our deadline closed its socket
+  if (head_only || world_too) co_return true;  // nothing is left to send
 
   // setTimeout(function(){ res.end("World\n"); }, 1000): this coroutine sleeps, the thread
   // does not. The event loop serves everyone else until the timer rings.
   asio::steady_timer timer{socket_.get_executor(), settings_.delay};
-  co_await timer.async_wait(use_awaitable);
-  co_await asio::async_write(socket_, asio::buffer(world), use_awaitable);
+  co_await timer.async_wait(use_tuple);  // nothing cancels it: it rings
+  std::tie(error, sent) = co_await asio::async_write(socket_, asio::buffer(world), use_tuple);
+  co_return !error;
 }
 
 // Request after request on one connection (keep-alive), until one says it is the last.
 awaitable<void> http_session::serve() {
-  try {
-    while (true) {
-      const auto request = co_await read_request();
-      if (!request || !co_await skip_body(request->content_length)) break;
-      co_await answer(*request);
-      if (!request->keep_alive) break;
-    }
-    co_await close_gracefully();
-  } catch (const std::system_error& error) {
-    // eof/reset: the client left; operation_aborted: the deadline dropped it (and said so).
-    if (error.code() != asio::error::operation_aborted && error.code() != asio::error::eof &&
-        error.code() != asio::error::connection_reset && error.code() != asio::error::broken_pipe) {
-      workshop::log("client lost: ", error.code().message());
-    }
+  while (true) {
+    const auto request = co_await read_request();
+    if (!request || !co_await skip_body(request->content_length)) break;
+    if (!co_await answer(*request) || !request->keep_alive) break;
   }
+  co_await close_gracefully();
   deadline_.cancel();  // lets go of the session: its last handler holds a reference
 }
 
@@ -86,11 +81,12 @@ awaitable<std::optional<http::request_head>> http_session::read_request() {
   }
 }
 
-// socket.on('data'): waits for the next bytes and keeps them; false at end-of-file.
+// socket.on('data'): waits for the next bytes and keeps them; false once the client is gone.
 awaitable<bool> http_session::receive_more() {
   auto [error, bytes] = co_await workshop::read_some_shared(socket_);
-  if (error == asio::error::eof) co_return false;
-  if (error) throw std::system_error{error};
+  // End-of-file: the client closed its side; a reset: it left without closing; operation_aborted:
+  // our deadline closed the socket (and said so). For this session each means the same: it ends.
+  if (error) co_return false;
   received_.append(bytes);
   co_return true;
 }
@@ -109,7 +105,7 @@ awaitable<bool> http_session::skip_body(std::size_t length) {
 // The whole answer to a request we refuse (400, 431): the status, a short body, Connection: close.
 awaitable<void> http_session::refuse(std::string_view status) {
   const std::string answer = http::error_response(status);
-  co_await asio::async_write(socket_, asio::buffer(answer), use_awaitable);
+  co_await asio::async_write(socket_, asio::buffer(answer), use_tuple);  // the close comes next
 }
 
 // Our side closes first (FIN: the client sees end-of-file after the answer). Then we read until

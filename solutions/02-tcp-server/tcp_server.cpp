@@ -7,20 +7,20 @@
 #include "workshop/program.hpp"
 
 using asio::awaitable;
-using asio::use_awaitable;
 using asio::ip::tcp;
+using workshop::use_tuple;  // co_await returns (error, results...): errors are values
 
 // One client's whole conversation: socket.write("Hello\n"); socket.end("world\n");
 awaitable<void> greet(tcp::socket socket) {
-  try {
-    co_await asio::async_write(socket, asio::buffer("Hello\n", 6), use_awaitable);
-    co_await asio::async_write(socket, asio::buffer("world\n", 6), use_awaitable);
-    // end(): the data is written (the co_await above finished), now send our FIN.
-    // The client reads both lines and then end-of-file.
-    socket.shutdown(tcp::socket::shutdown_send);
-  } catch (const std::system_error& error) {
-    workshop::log("client lost: ", error.code().message());  // it hung up first: nothing to do
+  auto [error, sent] = co_await asio::async_write(socket, asio::buffer("Hello\n", 6), use_tuple);
+  if (!error) {
+    std::tie(error, sent) =
+        co_await asio::async_write(socket, asio::buffer("world\n", 6), use_tuple);
   }
+  // end(): the data is written (the co_await above finished), now send our FIN.
+  // The client reads both lines and then end-of-file.
+  if (!error) socket.shutdown(tcp::socket::shutdown_send, error);
+  if (error) workshop::log("client lost: ", error.message());  // it hung up first: nothing to do
 }  // the socket closes here, when the coroutine ends
 
 // net.createServer(function(socket){ ... }): one coroutine per connection, never waiting on one.

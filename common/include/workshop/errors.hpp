@@ -9,13 +9,15 @@
 
 namespace workshop {
 
-// The error policy of every workshop program. An error a peer causes (it hangs up, resets,
-// refuses, is too slow) is part of the story, not an exception to it: co_await hands it back
-// beside the result, and the next line says what happens to that one client:
+// The error policy of every workshop program, from lesson 01 on: errors are values. An error a
+// peer causes (it hangs up, resets, refuses, is too slow) is part of the story, not an exception
+// to it: co_await hands it back beside the result, and the next line says what it means for that
+// one client. End-of-file: the client closed its side; a reset or a broken pipe: it left without
+// closing; operation_aborted: we closed the socket ourselves (a deadline, a stop). Any of them
+// ends that client's session, and the server goes on:
 //   auto [error, size] = co_await socket.async_read_some(buffer, workshop::use_tuple);
 //   if (error) break;  // this client is done; the server goes on
-// Lessons 01 and 02 start with plain asio::use_awaitable, which throws std::system_error, and
-// catch it once at the top of the client's coroutine; from the first read on they use this.
+// Nothing a client does throws; what throws is a bug, or a failure at start-up.
 #if __has_include(<asio/as_tuple.hpp>)
 inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 #else
