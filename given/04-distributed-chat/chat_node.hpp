@@ -13,7 +13,6 @@
 #include "chat_session.hpp"
 #include "redis_client.hpp"
 #include "room_history.hpp"
-#include "session_flags.hpp"
 #include "workshop/program.hpp"
 
 struct node_settings {

@@ -25,9 +25,9 @@
 //
 // Follow lessons/04-distributed-chat/README.md; check your work with `./workshop check 04`.
 // Lesson 03's room and session (chat_room.hpp, chat_session.hpp), the Redis client
-// (redis_client.hpp), the JSON codec (chat_message.hpp) and the history's bookkeeping
-// (room_history.hpp) are given, and chat_node.hpp declares the server: you write the
-// TODOs below.
+// (redis_client.hpp), the JSON codec (chat_message.hpp), the history's bookkeeping
+// (room_history.hpp) and the flags (node_flags.hpp) are given, and chat_node.hpp declares the
+// server: you write the TODOs below.
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +35,7 @@
 
 #include "chat_message.hpp"
 #include "chat_node.hpp"
+#include "node_flags.hpp"
 
 using asio::awaitable;
 using asio::ip::tcp;
@@ -43,55 +44,54 @@ using workshop::use_tuple;
 // socket.on('data'): pubClient.publish("chat channel", JSON.stringify({...})). The lines go
 // through a bounded queue so that a line said while Redis is away is published once it is back.
 void chat_node::publish(chat::chat_session& author, const chat::message& lines) {
-  // TODO step 5: Node's client queues without limit. When this read's lines would take
-  //              queued_lines_ past settings_.max_queued, queue only the lines that fit, log it,
-  //              and tell the author (tell) that its line was not delivered. (test: "while Redis
-  //              is away the queue is bounded, and the sender is told")
-  // TODO step 1: pubClient.publish("chat channel", JSON.stringify({message, userId})): put the
-  //              lines (all of one read, one message) and their author's user id, as the Node.js
-  //              servers' JSON (chat_message.hpp), at the back of queued_ with how many lines it
-  //              carries (queued_lines_ counts them all), and wake the publisher coroutine (it
-  //              sleeps on wake_publisher_). (tests: "each line is published on the channel as
-  //              the Node.js servers' JSON", "a line split over several sends is published once,
-  //              whole")
+  // TODO step 5: no more than --max-queued lines ever wait for Redis (Node's queue has no
+  //              limit); a line that does not fit is never dropped silently: its author hears
+  //              so in the chat. (test: "while Redis is away the queue is bounded, and the
+  //              sender is told"; README: Step 5)
+  // TODO step 1: pubClient.publish("chat channel", JSON.stringify({message, userId})): each
+  //              read's lines become one message in the Node.js servers' JSON, waiting their
+  //              turn for Redis with the count of the lines they hold (step 5 bounds it), and
+  //              whatever talks to Redis learns at once that there is work. (tests: "each line
+  //              is published on the channel as the Node.js servers' JSON", "a line split over
+  //              several sends is published once, whole"; README: Step 1)
   (void)author;
   (void)lines;
 }
 
 // subClient.on("message", function(channel, data) { ... })
 void chat_node::deliver(const std::string& json) {
-  // TODO step 2: data = JSON.parse(data): decode the message (chat_message.hpp); one that is
-  //              not our JSON is logged and skipped. Broadcast its text to this server's room
-  //              (no author to skip yet: ""). (tests: "a message published from outside reaches
-  //              every client", "malformed messages on the channel are skipped, the next good
-  //              one delivered", "a stopped reader is dropped after --soft-backlog-ms past
-  //              --soft-backlog, not before")
-  // TODO step 3: if (sockets[i].userId === data.userId) continue: let the room skip the
-  //              message's author. (tests: "two servers: a line reaches every client of both,
-  //              except its author", "a sender's lines arrive in order, and its own never come
-  //              back")
-  // TODO step 6: hand the line to history_ as well (newcomers waiting for their history keep
-  //              it). (test: "a newcomer joining mid-conversation misses nothing and sees
-  //              nothing twice")
+  // TODO step 2: data = JSON.parse(data); sockets[i].write(data.message): every client of this
+  //              server gets the message's text; anything that is not our JSON is reported on
+  //              stderr and skipped. (tests: "a message published from outside reaches every
+  //              client", "malformed messages on the channel are skipped, the next good one
+  //              delivered", "a stopped reader is dropped after --soft-backlog-ms past
+  //              --soft-backlog, not before"; README: Step 2)
+  // TODO step 3: if (sockets[i].userId === data.userId) continue: a line's author never hears
+  //              it back; every other client does. (tests: "two servers: a line reaches every
+  //              client of both, except its author", "a sender's lines arrive in order, and its
+  //              own never come back"; README: Step 3)
+  // TODO step 6: a newcomer still waiting for its history misses no line heard meanwhile.
+  //              (test: "a newcomer joining mid-conversation misses nothing and sees nothing
+  //              twice"; README: Step 6, no duplicate and no gap at the join)
   (void)json;
 }
 
 void chat_node::start() {
   // subClient.subscribe("chat channel"); subClient.on("message", ...)
-  // TODO step 2: subscribe to settings_.channel (redis_client.hpp), with a handler that calls
-  //              deliver() for each message. (test: "a message published from outside reaches
-  //              every client")
-  // TODO step 6: with history on (history_.enabled()), also subscribe to history_'s cut channel,
-  //              handing each token to it, and tell it when the subscriber loses its connection
-  //              (room_history.hpp says which calls). (tests: "a newcomer gets the last lines
-  //              first, then live ones", "a newcomer joining mid-conversation misses nothing and
-  //              sees nothing twice")
+  // TODO step 2: what is published on the room's channel (--channel) reaches deliver(), now and
+  //              after every reconnection. (test: "a message published from outside reaches
+  //              every client"; README: Step 2)
+  // TODO step 6: with --history, this server hears its newcomers' cut markers in Redis's order
+  //              among the live lines, and a newcomer stops waiting for its marker once the
+  //              subscriber loses Redis (it may never come). (tests: "a newcomer gets the last
+  //              lines first, then live ones", "a newcomer joining mid-conversation misses
+  //              nothing and sees nothing twice"; README: Step 6, no duplicate and no gap)
   // TODO step 7: a partition is not a crash: no FIN and no reset come, only silence, and TCP
-  //              alone takes minutes to notice. Both Redis connections must notice a Redis that
-  //              stops answering within --redis-ping-ms plus --redis-timeout-ms
-  //              (settings_.redis_check), say so, and start over as after a crash.
-  //              (test: "Redis silent: each server says so within its deadline, keeps its
-  //              clients, and lines said meanwhile arrive after")
+  //              alone takes minutes to notice. Both Redis connections notice a Redis that stops
+  //              answering within --redis-ping-ms plus --redis-timeout-ms, say so, and start
+  //              over as after a crash. (test: "Redis silent: each server says so within its
+  //              deadline, keeps its clients, and lines said meanwhile arrive after"; README:
+  //              Step 7, a partition is not a crash)
   publisher_->set_name("distributed_chat:" + settings_.name + ":publisher");
   subscriber_->set_name("distributed_chat:" + settings_.name + ":subscriber");
   publisher_->start();
@@ -110,30 +110,30 @@ awaitable<void> chat_node::publish_queued() {
       co_await wake_publisher_.async_wait(use_tuple);
       continue;
     }
-    // TODO step 4: send nothing before Redis is there: wait until the publisher, then the
-    //              subscriber, is ready (so our own clients hear what was queued too), and go
-    //              round again if the publisher is no longer ready by then; if either was away,
-    //              wait_for_listeners() first. (tests: "Redis killed and restarted: traffic
-    //              resumes, a line said meanwhile arrives after", "Redis down at start: clients
-    //              are welcome, lines flow once Redis comes")
+    // TODO step 4: nothing is sent unless both Redis connections are up (so this server's own
+    //              clients hear what was queued too); after an outage, the servers that heard
+    //              our last message are waited for before publishing. (tests: "Redis killed and
+    //              restarted: traffic resumes, a line said meanwhile arrives after", "Redis down
+    //              at start: clients are welcome, lines flow once Redis comes"; README: Step 4)
     const std::size_t count = std::min(queued_.size(), batch_limit);
     std::vector<redis::command> batch;
     for (std::size_t i = 0; i < count; ++i) {
-      // TODO step 6: with history on, history_'s post command for the line instead.
-      //              (test: "a newcomer gets the last lines first, then live ones")
+      // TODO step 6: with --history, each line enters the room's stored history at the instant
+      //              it is published. (test: "a newcomer gets the last lines first, then live
+      //              ones"; README: Step 6)
       batch.push_back(redis::command{"PUBLISH", settings_.channel, queued_[i].json});
     }
     auto [failure, replies] = co_await publisher_->execute(std::move(batch));
-    // TODO step 4: a batch that failed is kept (go round again): it is sent again after
-    //              reconnection. As given, it is dropped, as Node's pubClient.publish drops it.
-    //              (test: "Redis killed and restarted: traffic resumes, a line said meanwhile
-    //              arrives after")
+    // TODO step 4: a batch that failed is not lost: it goes out once Redis is back. (As given
+    //              it is dropped, as Node's pubClient.publish drops it.) (test: "Redis killed and
+    //              restarted: traffic resumes, a line said meanwhile arrives after"; README:
+    //              Step 4)
     if (failure) workshop::log("dropped ", count, " messages: ", failure.message());
     for (const auto& answer : replies) {
       if (answer.type == redis::reply::kind::error) workshop::log("redis refused: ", answer.text);
-      // TODO step 4: PUBLISH answers with how many servers heard it: keep it in listeners_ for
-      //              wait_for_listeners(). (test: "Redis killed and restarted: traffic resumes, a
-      //              line said meanwhile arrives after")
+      // TODO step 4: remember how many servers heard our last message: after an outage,
+      //              wait_for_listeners() waits for as many. (test: "Redis killed and
+      //              restarted: traffic resumes, a line said meanwhile arrives after")
     }
     for (std::size_t i = 0; i < count; ++i) queued_lines_ -= queued_[i].lines;
     queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(count));
@@ -143,10 +143,10 @@ awaitable<void> chat_node::publish_queued() {
 // Redis keeps nothing for a subscriber that is not there: after an outage, what waited is
 // published only once as many servers listen as heard our last message (or after 5 s).
 awaitable<void> chat_node::wait_for_listeners() {
-  // TODO step 4: ask Redis (PUBSUB NUMSUB with settings_.channel) every 50 ms until at least
-  //              listeners_ servers are subscribed, or 5 s have passed (log that fewer listen);
-  //              return at once if the connection is lost again. (test: "Redis killed and
-  //              restarted: traffic resumes, a line said meanwhile arrives after")
+  // TODO step 4: return once as many servers listen on the channel as heard our last message,
+  //              or after 5 s (say so on stderr), or at once if Redis is lost again. (test:
+  //              "Redis killed and restarted: traffic resumes, a line said meanwhile arrives
+  //              after"; README: Step 4)
   co_return;
 }
 
@@ -163,10 +163,11 @@ void chat_node::admit(tcp::socket socket) {
   auto newcomer = std::make_shared<chat::chat_session>(
       std::move(socket), room_, next_user_id(), settings_.limits,
       [this](chat::chat_session& author, const chat::message& line) { publish(author, line); });
-  // TODO step 6: with history on and both Redis connections ready, welcome the newcomer with
-  //              welcome_with_history() instead, in a coroutine of its own. (tests: "a newcomer
-  //              gets the last lines first, then live ones", "a newcomer joining
-  //              mid-conversation misses nothing and sees nothing twice")
+  // TODO step 6: with --history and Redis there, a newcomer gets the room's last lines before
+  //              any live one (welcome_with_history()), while every other client goes on being
+  //              served; with Redis away it is welcomed at once, without history. (tests: "a
+  //              newcomer gets the last lines first, then live ones", "a newcomer joining
+  //              mid-conversation misses nothing and sees nothing twice"; README: Step 6)
   newcomer->start(welcome_);  // sockets.push(socket); socket.write(... " : welcome ...")
 }
 
@@ -180,14 +181,11 @@ std::string chat_node::next_user_id() {
 // A newcomer gets the welcome, then the room's last lines, then live lines: none twice, none
 // missing. See room_history.hpp for why the cut is exact.
 awaitable<void> chat_node::welcome_with_history(std::shared_ptr<chat::chat_session> newcomer) {
-  // TODO step 6: the README's "no duplicate and no gap at the join", with room_history.hpp's
-  //              calls, in this order: expect the newcomer's cut; fetch the history (one command
-  //              that reads the last lines and publishes the cut marker at one instant); unless
-  //              that failed, wait for the cut; forget the newcomer's cut; then, with no co_await
-  //              in between, start the newcomer with the welcome, deliver each stored line, then
-  //              each line kept after the cut. (tests: "a newcomer gets the last lines first,
-  //              then live ones", "a newcomer joining mid-conversation misses nothing and sees
-  //              nothing twice")
+  // TODO step 6: the README's "what must hold" (Step 6): the welcome, then the room's last
+  //              --history lines, then live ones; no line is missed or seen twice at the join.
+  //              Without a history (Redis failed us), say so and welcome it all the same.
+  //              (tests: "a newcomer gets the last lines first, then live ones", "a newcomer
+  //              joining mid-conversation misses nothing and sees nothing twice")
   newcomer->start(welcome_);
   co_return;
 }
@@ -205,40 +203,11 @@ int main(int argc, char** argv) {
   workshop::listen_address address;
   node_settings settings;
   settings.name = std::to_string(getpid());  // like the talk's process.pid
-  std::string redis_address = "127.0.0.1:6379";
   CLI::App app{"Lesson 04: one chat room across several servers, through Redis publish/subscribe.",
                "distributed_chat"};
   workshop::add_listen_flags(app, address);
-  app.add_option("--redis", redis_address,
-                 "Redis to meet the other servers at: HOST:PORT or redis://[USER:PASSWORD@]HOST:PORT")
-      ->capture_default_str()
-      ->check([](const std::string& text) {
-        return redis::parse_address(text) ? std::string{}
-                                          : std::string{"expected HOST:PORT or redis://..."};
-      });
-  std::int64_t ping_ms = settings.redis_check.interval.count();
-  std::int64_t timeout_ms = settings.redis_check.deadline.count();
-  app.add_option("--redis-ping-ms", ping_ms, "PING Redis after this long without a word from it")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--redis-timeout-ms", timeout_ms,
-                 "No reply to that PING within this: the connection is dropped and made again")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--channel", settings.channel, "Redis channel the servers share")
-      ->capture_default_str();
-  app.add_option("--history", settings.history, "Lines a newcomer gets first (0: none)")
-      ->capture_default_str();
-  app.add_option(
-         "--max-queued", settings.max_queued,
-         "Lines waiting for Redis (away or busy); past it a sender is told its line was lost")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  chat::add_session_flags(app, settings.limits);  // --max-line, --max-backlog, --soft-backlog...
-  workshop::add_max_clients_flag(app, settings.max_clients);
+  add_node_flags(app, settings);  // --redis, --channel, --history... (given: node_flags.hpp)
   workshop::parse_flags_or_exit(app, argc, argv);
-  settings.redis = *redis::parse_address(redis_address);
-  settings.redis_check = {std::chrono::milliseconds{ping_ms}, std::chrono::milliseconds{timeout_ms}};
   workshop::raise_fd_limit();
 
   asio::io_context io;

@@ -76,6 +76,7 @@ def run_case(test_binary, wrapper, readme, name, timeout):
             expired.stdout, bytes) else (expired.stdout or "")
         code = None
     seconds = time.monotonic() - started
+    output = output.replace(ROOT + os.sep, "")  # paths as in the repository, wherever it lives
     if "No test cases matched" in output:
         raise SystemExit(f"against_node: Catch2 found no case named {name!r}")
     expected = first_line_after("Expected:", output)

@@ -31,6 +31,7 @@
 
 #include "chat_message.hpp"
 #include "chat_node.hpp"
+#include "node_flags.hpp"
 
 using asio::awaitable;
 using asio::ip::tcp;
@@ -214,40 +215,11 @@ int main(int argc, char** argv) {
   workshop::listen_address address;
   node_settings settings;
   settings.name = std::to_string(getpid());  // like the talk's process.pid
-  std::string redis_address = "127.0.0.1:6379";
   CLI::App app{"Lesson 04: one chat room across several servers, through Redis publish/subscribe.",
                "distributed_chat"};
   workshop::add_listen_flags(app, address);
-  app.add_option("--redis", redis_address,
-                 "Redis to meet the other servers at: HOST:PORT or redis://[USER:PASSWORD@]HOST:PORT")
-      ->capture_default_str()
-      ->check([](const std::string& text) {
-        return redis::parse_address(text) ? std::string{}
-                                          : std::string{"expected HOST:PORT or redis://..."};
-      });
-  std::int64_t ping_ms = settings.redis_check.interval.count();
-  std::int64_t timeout_ms = settings.redis_check.deadline.count();
-  app.add_option("--redis-ping-ms", ping_ms, "PING Redis after this long without a word from it")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--redis-timeout-ms", timeout_ms,
-                 "No reply to that PING within this: the connection is dropped and made again")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--channel", settings.channel, "Redis channel the servers share")
-      ->capture_default_str();
-  app.add_option("--history", settings.history, "Lines a newcomer gets first (0: none)")
-      ->capture_default_str();
-  app.add_option(
-         "--max-queued", settings.max_queued,
-         "Lines waiting for Redis (away or busy); past it a sender is told its line was lost")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  chat::add_session_flags(app, settings.limits);  // --max-line, --max-backlog, --soft-backlog...
-  workshop::add_max_clients_flag(app, settings.max_clients);
+  add_node_flags(app, settings);  // --redis, --channel, --history... (given: node_flags.hpp)
   workshop::parse_flags_or_exit(app, argc, argv);
-  settings.redis = *redis::parse_address(redis_address);
-  settings.redis_check = {std::chrono::milliseconds{ping_ms}, std::chrono::milliseconds{timeout_ms}};
   workshop::raise_fd_limit();
 
   asio::io_context io;
