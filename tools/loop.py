@@ -749,44 +749,19 @@ def requirements():
             for p, c, need, what in rows if p.partition("@")[0] in here]
 
 
-def quiet(command, stdin=""):
-    try:
-        done = subprocess.run(command, input=stdin, capture_output=True, text=True)
-        return done.returncode, done.stdout.strip()
-    except OSError:
-        return 127, ""
-
-
 def detail(package, command):
-    """A version or a capability worth showing, or "" (never fails)."""
+    """The installed version (Debian's, its epoch and revision left out), and for g++ whether it
+    compiles Asio's coroutines; "" when unknown (never fails)."""
+    listed = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True)
+    version = re.match(r"(?:\d+:)?([\d.]+\d)", listed.stdout) if listed.returncode == 0 else None
+    version = version.group(1) if version else ""
     if package == "g++":
-        compiles = [quiet(["g++", "-std=c++20", "-fsyntax-only", "-x", "c++", "-"], source)[0] == 0
-                    for source in ("#include <asio.hpp>\nasio::awaitable<int> answer() "
-                                   "{ co_return 42; }\nint main() {}\n",
-                                   "#include <coroutine>\nint main() {}\n")]
-        return quiet(["g++", "-dumpfullversion"])[1] + (
-            ", C++20 coroutines (asio::awaitable compiles)" if compiles[0] else
-            ", C++20 coroutines" if compiles[1] else ": NO C++20 coroutines (need g++ 11+)")
-    catch2 = (next((h for h in ("/usr/include/catch2/catch_version_macros.hpp",
-                                "/usr/include/catch2/catch.hpp") if os.path.exists(h)), ""),
-              "CATCH_VERSION_")
-    headers = {"catch2": catch2, "libcatch2-dev": catch2,
-               "libcli11-dev": ("/usr/include/CLI/Version.hpp", "CLI11_VERSION_"),
-               "nlohmann-json3-dev": ("/usr/include/nlohmann/json.hpp", "NLOHMANN_JSON_VERSION_")}
-    if package in headers and os.path.exists(headers[package][0]):
-        text = open(headers[package][0], errors="replace").read()
-        return ".".join(re.findall(rf"#define {headers[package][1]}(?:MAJOR|MINOR|PATCH) (\d+)", text)[:3])
-    if package == "libasio-dev":
-        out = quiet(["g++", "-E", "-P", "-x", "c++", "-"], "#include <asio/version.hpp>\nASIO_VERSION\n")[1]
-        if out.splitlines() and out.splitlines()[-1].isdigit():
-            v = int(out.splitlines()[-1])
-            return f"{v // 100000}.{v // 100 % 1000}.{v % 100}"
-    if package == "libhiredis-dev":
-        return quiet(["pkg-config", "--modversion", "hiredis"])[1]
-    if command in ("cmake", "node", "redis-server", "python3", "git") and shutil.which(command):
-        version = re.search(r"\d+\.\d+(\.\d+)?", quiet([command, "--version"])[1])
-        return version.group(0) if version else ""
-    return ""
+        source = "#include <asio.hpp>\nasio::awaitable<int> f() { co_return 42; }\nint main() {}\n"
+        compiles = subprocess.run(["g++", "-std=c++20", "-fsyntax-only", "-x", "c++", "-"], input=source,
+                                  capture_output=True, text=True).returncode == 0
+        return version + (", C++20 coroutines (asio::awaitable compiles)" if compiles else
+                          ": NO C++20 coroutines with Asio (need g++ 11+ and libasio-dev)")
+    return version
 
 
 # The versions CI builds and tests with: Debian 12 (bookworm) and Debian 13 (trixie).
@@ -1161,24 +1136,21 @@ For CI and authors (python3 tools/loop.py ...): variant, manifest --check, test-
 
 
 def parser():
-    def lesson(value):
-        return lesson_dir(value)
-
     top = argparse.ArgumentParser(prog="./workshop", add_help=False,
                                   usage="./workshop COMMAND [ARGS] (./workshop help lists them)")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name, handler, *arguments, aliases=()):
-        sub = commands.add_parser(name, prog=f"./workshop {name}", aliases=list(aliases))
+    def command(name, handler, *arguments):
+        sub = commands.add_parser(name, prog=f"./workshop {name}")
         for flags, options in arguments:
             sub.add_argument(*flags, **options)
         sub.set_defaults(handler=handler)
         return sub
 
-    one = (("folder",), {"type": lesson, "metavar": "NN"})
+    one = (("folder",), {"type": lesson_dir, "metavar": "NN"})
     k = (("k",), {"nargs": "?", "type": step_arg, "metavar": "K"})
     step = (("--step",), {"type": step_arg, "metavar": "K"})
-    lessons = (("lessons",), {"nargs": "*", "type": lesson, "metavar": "NN"})
+    lessons = (("lessons",), {"nargs": "*", "type": lesson_dir, "metavar": "NN"})
     build_folder = (("--build",), {"type": os.path.abspath, "default": BUILD, "metavar": "DIR"})
     rest = (("rest",), {"nargs": argparse.REMAINDER})
     command("check", cmd_check, one, k, step)
