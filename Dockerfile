@@ -6,6 +6,6 @@
 FROM debian:trixie-slim
 WORKDIR /workshop
 COPY workshop ./
-COPY tools/install.sh tools/requirements.txt ./tools/
+COPY tools/install.sh tools/requirements.txt tools/loop.py tools/wslib.py ./tools/
 RUN ./workshop install tools build run editor
 CMD ["bash"]

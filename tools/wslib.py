@@ -79,18 +79,6 @@ def lesson_dir(number):
     die(f"no lesson {number} (./workshop list shows them)")
 
 
-def _first_match(pattern, paths):
-    for path in paths:
-        try:
-            with open(path) as text:
-                found = re.search(pattern, text.read(), re.MULTILINE)
-        except OSError:
-            continue
-        if found:
-            return found.group(1)
-    return None
-
-
 def manifest(folder):
     """lessons/NN-name/lesson.json: the lesson's program, steps, groups and hunts ({} if none)."""
     try:
