@@ -1097,10 +1097,18 @@ def cmd_fuzz(args):
 
 
 def cmd_live(args):
-    """The live system, tools/demo.py: demo (it builds what it runs, unless --no-build); top and
-    drill act on a running demo."""
+    """The live system, tools/demo.py: demo (built here first, unless --no-build); top and drill
+    act on a running demo."""
     if args.command == "demo":
-        install_packages(["tools", "build", "netcat-openbsd"], "to build the demo and join it with nc")
+        install_packages(["netcat-openbsd"], "to join the demo with nc")
+        if "--no-build" not in args.rest:
+            say("building what the demo runs (lessons 04 and 05's solutions, the chat bot)")
+            stdout = os.dup(1)
+            os.dup2(2, 1)  # the build's output on stderr: the demo's stdout is its ready line
+            built = build(["solutions_04_distributed_chat", "solutions_05_reverse_proxy", "chat_bot"])
+            os.dup2(stdout, 1)
+            if not built:
+                die("the demo's programs do not build (above)")
     else:
         install_packages(["iproute2"], "top and drills read connections with ss")
     os.execv(PYTHON, [PYTHON, os.path.join(ROOT, "tools", "demo.py"), args.command, *args.rest])
