@@ -1,6 +1,7 @@
 #pragma once
 // Provided: you do not edit this. One client's connection to hello_http, declared here so that
 // hello_http.cpp can begin with the lesson's idea: you write these functions there.
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,3 +47,14 @@ bool uses_chunks(const http::request_head& request);
 std::string response_head(const http::request_head& request);  // res.writeHead(200, ...)
 std::string body_part(std::string_view text, const http::request_head& request);  // one piece
 constexpr std::string_view last_chunk = "0\r\n\r\n";  // the end of a chunked body
+
+// For the untouched skeleton only: reads and forgets whatever the client sends, until it leaves.
+// The skeleton's read_request() waits in it, so that step 1 can be tested before step 2 exists.
+inline asio::awaitable<void> ignore_until_gone(asio::ip::tcp::socket& socket) {
+  std::array<char, 256> scratch;
+  while (true) {
+    auto [error, count] =
+        co_await socket.async_read_some(asio::buffer(scratch), workshop::use_tuple);
+    if (error) co_return;
+  }
+}

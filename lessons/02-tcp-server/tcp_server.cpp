@@ -21,6 +21,7 @@ awaitable<void> greet(tcp::socket socket) {
   // TODO step 2: socket.end("world\n"): then world\n, and only once it is written, the client
   //              learns we will send nothing more: it reads end-of-file. Whatever the client
   //              does (nothing, or half-close first), it gets both lines and then end-of-file.
+  //              Any failed write ends the conversation with that log line, as in step 1.
   //              (tests: "each client gets Hello, then world", "the server closes its side
   //              after the two lines", "a client that half-closes first still gets both lines",
   //              "500 connections at once each get both lines and end-of-file"; README:

@@ -22,7 +22,6 @@
 #include "workshop/program.hpp"
 
 using asio::awaitable;
-using asio::use_awaitable;
 using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;  // a && b, a || b on awaitables
 using std::chrono::milliseconds;
@@ -67,10 +66,12 @@ awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
   //              holds the backend back, and proxy memory stays bounded"; README: Backpressure)
   // TODO step 4: socket.on('end'), done right: once `from` has said all it will say, `to`
   //              reads end-of-file too, and only this direction is over: the other one goes on.
-  //              A reset or any other error ends the whole connection, both directions at once.
-  //              (tests: "a client's half-close reaches the backend, and its answer still comes
-  //              back", "a backend's half-close reaches the client, who can still send", "a reset
-  //              on either side closes both"; README: Piping both ways, and what pipe() hides)
+  //              A reset or any other error ends the whole connection, both directions at once;
+  //              the direction that was still waiting then simply ends: its cancelled wait is no
+  //              error to report. (tests: "a client's half-close reaches the backend, and its
+  //              answer still comes back", "a backend's half-close reaches the client, who can
+  //              still send", "a reset on either side closes both"; README: Piping both ways, and
+  //              what pipe() hides)
   (void)from;
   (void)to;
   co_return;
@@ -89,13 +90,17 @@ class backend_pool {
   std::vector<std::size_t> turn_order() {
     // TODO step 3: var counter: the first client is offered the first backend first, the next
     //              client the next one, wrapping around; each answer lists every backend, so that
-    //              the others can be tried after it. The Node.js original moves its counter before
-    //              using it, so its first client goes to the second backend. (test: "clients go to
-    //              the backends in turn, starting with the first"; README: Round robin)
+    //              the others can be tried after it. The turn moves on by exactly one per client,
+    //              whichever backend that client ends up on. The Node.js original moves its
+    //              counter before using it, so its first client goes to the second backend. (test:
+    //              "clients go to the backends in turn, starting with the first"; README: Round
+    //              robin)
     // TODO step 5: a backend that rests is not offered, unless every one rests: then all are (a
-    //              rest is advice: one may be back by now). (tests: "a backend that refuses is
-    //              skipped for the next one", "with every backend down the client is closed at
-    //              once, and the proxy goes on"; README: Step 5)
+    //              rest is advice: one may be back by now). The turn still moves on by exactly one
+    //              per client: a resting backend is left out of a client's list, not out of the
+    //              count. (tests: "a backend that refuses is skipped for the next one", "with every
+    //              backend down the client is closed at once, and the proxy goes on"; README:
+    //              Step 5)
     return {0};  // for now: always the first backend
   }
 

@@ -21,7 +21,6 @@
 #include "workshop/program.hpp"
 
 using asio::awaitable;
-using asio::use_awaitable;
 using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;  // a && b, a || b on awaitables
 using std::chrono::milliseconds;
