@@ -81,10 +81,16 @@ def build(targets, log_path=None):
     if not targets:
         say(f"building everything ({shown(BUILD)}/)")
     command = ["cmake", "--build", BUILD, "-j", JOBS] + (["--target", *targets] if targets else [])
-    if not log_path:
-        return subprocess.run(command, cwd=ROOT).returncode == 0
+    return logged(command, log_path)[0] if log_path else subprocess.run(command).returncode == 0
+
+
+def logged(command, log_path):
+    """Runs `command` in ROOT, its output into the file `log_path`: (whether it succeeded, the
+    output)."""
     with open(log_path, "w") as log:
-        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode == 0
+        ok = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode == 0
+    with open(log_path, errors="replace") as log:
+        return ok, log.read()
 
 
 def show_build_errors(log_path, folder):
@@ -440,8 +446,6 @@ def cmd_check(args):
 
 def cmd_watch(args):
     folder = args.folder
-    # WORKSHOP_POLL=1 polls even with inotify-tools (inotify misses saves on some shared folders).
-    inotify = shutil.which("inotifywait") and not os.environ.get("WORKSHOP_POLL")
     try:
         while True:
             last = fingerprint(folder)
@@ -451,15 +455,10 @@ def cmd_watch(args):
                 check_lesson(folder, args.step)
             except SystemExit:
                 pass
-            say(f"watching lessons/{folder} ({'inotifywait' if inotify else 'polling every second'}):"
-                " save a file to check again, Ctrl-C to stop")
-            while fingerprint(folder) == last:
-                if inotify:  # with a timeout: a save made while the check ran is not missed
-                    subprocess.run(["inotifywait", "-qq", "-r", "-t", "2", "-e",
-                                    "close_write,moved_to,create,delete",
-                                    os.path.join(ROOT, "lessons", folder)], stderr=subprocess.DEVNULL)
-                else:
-                    time.sleep(1)
+            say(f"watching lessons/{folder} (looking every second): save a file to check again, "
+                "Ctrl-C to stop")
+            while fingerprint(folder) == last:  # cheap, and sees saves inotify misses on shares
+                time.sleep(1)
             time.sleep(0.3)  # let the editor finish writing (some save through a temporary file)
     except KeyboardInterrupt:
         print()
@@ -1059,31 +1058,28 @@ def cmd_fuzz(args):
     install_packages(["fuzz", "cmake", "make", "nlohmann-json3-dev"], "./workshop fuzz")
     configure(folder, "", "-S", "fuzz", "-DCMAKE_CXX_COMPILER=clang++")
     say("building the fuzz targets (clang, libFuzzer, ASan, UBSan)")
-    with open(os.path.join(folder, "build.log"), "w") as log:
-        if subprocess.run(["cmake", "--build", folder, "-j", JOBS], stdout=log, stderr=log).returncode:
-            sys.stderr.write(open(log.name).read())
-            return 1
+    ok, text = logged(["cmake", "--build", folder, "-j", JOBS], os.path.join(folder, "build.log"))
+    if not ok:
+        sys.stderr.write(text)
+        return 1
     failed = []
+    os.makedirs(os.path.join(folder, "crashes"), exist_ok=True)
     for target in sorted(os.listdir(os.path.join(ROOT, "fuzz", "corpus"))):
-        os.makedirs(os.path.join(folder, "corpus", target), exist_ok=True)  # its corpus grows here
-        os.makedirs(os.path.join(folder, "crashes"), exist_ok=True)
+        corpus = os.path.join(folder, "corpus", target)  # it grows here; the seeds are only read
+        os.makedirs(corpus, exist_ok=True)
         say(f"fuzzing {target} for {args.seconds} s")
-        log_path = os.path.join(folder, target + ".log")
-        with open(log_path, "w") as log:
-            done = subprocess.run([os.path.join(folder, target), os.path.join(folder, "corpus", target),
-                                   f"fuzz/corpus/{target}", f"-max_total_time={args.seconds}",
-                                   f"-artifact_prefix={folder}/crashes/{target}-"],
-                                  cwd=ROOT, stdout=log, stderr=log)
-        text = open(log_path, errors="replace").read()
-        if done.returncode == 0:
-            print("".join(f"  {m[0]} inputs in {m[1]} s, no crash\n"
-                          for m in re.findall(r"^Done (\d+) runs in (\d+) second", text, re.M)), end="")
-            continue
-        at = re.search(r"invariant broken|ERROR: |runtime error|SUMMARY", text)
-        sys.stderr.write("\n".join(text[at.start() if at else 0:].splitlines()[:40]) + "\n")
-        sys.stderr.write(f"  reproduce: {shown(folder)}/{target} {shown(folder)}/crashes/{target}-"
-                         "<the file named above>\n")
-        failed.append(target)
+        ok, text = logged([os.path.join(folder, target), corpus, f"fuzz/corpus/{target}",
+                           f"-max_total_time={args.seconds}",
+                           f"-artifact_prefix={folder}/crashes/{target}-"],
+                          os.path.join(folder, target + ".log"))
+        for runs, seconds in re.findall(r"^Done (\d+) runs in (\d+) second", text, re.M) if ok else ():
+            print(f"  {runs} inputs in {seconds} s, no crash")
+        if not ok:
+            at = re.search(r"invariant broken|ERROR: |runtime error|SUMMARY", text)
+            sys.stderr.write("\n".join(text[at.start() if at else 0:].splitlines()[:40]) + "\n")
+            sys.stderr.write(f"  reproduce: {shown(folder)}/{target} {shown(folder)}/crashes/"
+                             f"{target}-<the file named above>\n")
+            failed.append(target)
     if failed:
         say(f"fuzzing found a crash in: {' '.join(failed)}")
         return 1
