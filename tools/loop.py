@@ -1006,8 +1006,9 @@ def cmd_run(args):
     if not build([f"solutions_{folder[:2]}_{program}"], os.devnull):
         die(f"solutions/{folder} does not build: ./workshop build solutions_{folder[:2]}_{program}")
     path = os.path.join(BUILD, "solutions", folder, program)
-    say(f"starting the REFERENCE solution {shown(path)} {' '.join(args.flags)} (yours: ./workshop check {folder[:2]})")
-    os.execv(path, [path, *args.flags])
+    say(f"starting the REFERENCE solution {shown(path)} {' '.join(args.rest)} "
+        f"(yours: ./workshop check {folder[:2]})")
+    os.execv(path, [path, *args.rest])
 
 
 def cmd_slides(args):
@@ -1123,7 +1124,8 @@ def parser():
     def command(name, handler, shown, *arguments):
         """`shown`: [(usage, what)] for ./workshop help; `arguments`: (flags, options) each."""
         listed.extend(shown)
-        sub = commands.add_parser(name, prog=f"./workshop {name}",
+        passed_on = arguments[-1:] == (rest,)  # main() passes the rest on, --help included
+        sub = commands.add_parser(name, prog=f"./workshop {name}", add_help=not passed_on,
                                   description="; ".join(what for _, what in shown) or None)
         for flags, options in arguments:
             sub.add_argument(*flags, **options)
@@ -1161,7 +1163,7 @@ def parser():
                                   "keeps your files in .workshop/backup/)")], one, flag("--yes", "-y"))
     command("run", cmd_run, [("run NN [flags]", "build and start lesson NN's REFERENCE solution "
                               "(solutions/NN-*), to try it by hand")],
-            one, (("flags",), {"nargs": argparse.REMAINDER}))
+            one, rest)
     command("test", cmd_test, [("test", "build, run every solution's tests, the skeleton check and "
                                 "the mutants (not your code)"),
                                ("test --against node [NN...]", "the tests against the talk's "
@@ -1200,7 +1202,13 @@ def parser():
 
 
 def main(argv):
-    args = parser().parse_args(["help"] if not argv or argv[0] in ("-h", "--help") else argv)
+    top = parser()
+    args, unknown = top.parse_known_args(["help"] if not argv or argv[0] in ("-h", "--help")
+                                         else argv)
+    if hasattr(args, "rest"):  # argparse takes "--port 0" for its own options: pass it on as is
+        args.rest = argv[argv.index(args.command) + 1 + (args.command == "run"):]
+    elif unknown:
+        top.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.handler(args)
     except KeyboardInterrupt:
