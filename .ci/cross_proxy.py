@@ -5,40 +5,18 @@ must receive it within 10 s. Exit 0 when it does.
     python3 .ci/cross_proxy.py PROXY_PORT [HOST]
 """
 import os
-import socket
 import sys
-import time
 
-port = int(sys.argv[1])
-host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
-deadline = time.monotonic() + 10
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from demo_lib import ChatClient  # noqa: E402
 
-
-def connect():
-    client = socket.create_connection((host, port), timeout=10)
-    return client, client.makefile("rb")
-
-
-def line_of(reader):
-    client_line = reader.readline()
-    if not client_line:
-        sys.exit("cross_proxy: the connection closed before a line came")
-    return client_line.decode(errors="replace").rstrip("\n")
-
-
-alice, alice_in = connect()
-bob, bob_in = connect()
-welcomes = [line_of(alice_in), line_of(bob_in)]
-servers = [welcome.split(" : ")[0] for welcome in welcomes]
-print(f"  alice: {welcomes[0]!r}\n  bob:   {welcomes[1]!r}")
-if servers[0] == servers[1]:
-    sys.exit(f"cross_proxy: both clients landed on {servers[0]}: the proxy should alternate")
-
-line = f"hello from alice on {servers[0]}, {os.getpid()}"
-alice.sendall(line.encode() + b"\n")
-while time.monotonic() < deadline:
-    got = line_of(bob_in)
-    if got == line:
-        print(f"  bob on {servers[1]} got alice's line from {servers[0]}: {got!r}")
-        sys.exit(0)
-sys.exit(f"cross_proxy: bob never got {line!r}")
+alice, bob = (ChatClient(int(sys.argv[1]), *sys.argv[2:3]) for _ in range(2))
+print(f"  alice: {alice.welcome!r}\n  bob:   {bob.welcome!r}")
+if None in (alice.node, bob.node) or alice.node == bob.node:
+    sys.exit(f"cross_proxy: the clients landed on {alice.node} and {bob.node}: the proxy should "
+             "alternate")
+line = f"hello from alice on {alice.node}, {os.getpid()}"
+alice.send(line)
+if not bob.read_until(line, timeout=10)[0]:
+    sys.exit(f"cross_proxy: bob never got {line!r}")
+print(f"  bob on {bob.node} got alice's line from {alice.node}: {line!r}")

@@ -11,10 +11,8 @@ stays the parent of every process it lists, and Ctrl-C on it stops them all (and
 import argparse
 import json
 import os
-import shutil
 import signal
 import socketserver
-import subprocess
 import sys
 import tempfile
 import threading
@@ -22,8 +20,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wslib import ROOT, Program, Redis, die, install_packages, say  # noqa: E402
-from demo_lib import control_path, load_state, pid_alive, state_path  # noqa: E402
+from wslib import ROOT, Program, Redis, die, ensure_node, pid_alive, say  # noqa: E402
+from demo_lib import control_path, load_state, state_path  # noqa: E402
 
 BUILD = os.environ.get("WORKSHOP_BUILD") or os.path.join(ROOT, "build")
 PROGRAMS = {"chat": "solutions/04-distributed-chat/distributed_chat",
@@ -199,18 +197,6 @@ def follow_proxy_log(demo):
         time.sleep(0.2)
 
 
-def ensure_node_originals():
-    """node and npm (they may come from elsewhere than Debian), and reference/node/node_modules."""
-    missing = [package for command, package in (("node", "nodejs"), ("npm", "npm"))
-               if not shutil.which(command)]
-    if missing:
-        install_packages(missing, "the talk's Node.js server for --with-node")
-    if not os.path.isdir(os.path.join(os.path.dirname(NODE_CHAT), "node_modules")):
-        say("installing the Node.js originals' packages into reference/node/node_modules (npm ci)")
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], check=True,
-                       cwd=os.path.dirname(NODE_CHAT))
-
-
 def cmd_demo(argv):
     parser = argparse.ArgumentParser(prog="./workshop demo")
     parser.add_argument("--bots", type=int, default=0, help="chat bots talking through the proxy")
@@ -222,7 +208,7 @@ def cmd_demo(argv):
     if options.bots < 0 or not 0 <= options.port <= 65535:
         die("--bots and --port take numbers")
     if options.with_node:
-        ensure_node_originals()
+        ensure_node("reference/node", "the talk's Node.js server for --with-node")
     for program in PROGRAMS.values():
         if not os.access(os.path.join(BUILD, program), os.X_OK):
             die(f"{os.path.join(BUILD, program)} is missing: run ./workshop demo (it builds)")

@@ -374,30 +374,37 @@ def drill_latency(options):
             "lines did not arrive after the drill")
 
 
+# Each drill: what it does (--help) and its options, (flag, type, default, help); a flag without
+# dashes is the optional positional N.
+DRILLS = {
+    "redis": (drill_redis, "Redis stops for --seconds and comes back on its port",
+              [("--seconds", float, 5.0, None)]),
+    "server": (drill_server, "chat server N is killed; the proxy skips it; it returns",
+               [("number", int, 2, None)]),
+    "slow-client": (drill_slow_client, "a client of chat server 1 stops reading; the server "
+                    "drops it alone", [("--rate", int, 1000, "kB/s the talker sends"),
+                                       ("--seconds", float, 30.0, "give up after this long")]),
+    "flood": (drill_flood, "many clients join through the proxy at once and talk",
+              [("--clients", int, 200, None), ("--seconds", float, 10.0, None),
+               ("--rate", float, 1.0, "lines a second per client")]),
+    "partition": (drill_partition, "chat server 1 is cut off from Redis for --seconds: every "
+                  "packet dropped, nothing closed; then it heals (root, nft)",
+                  [("--seconds", float, 10.0, None)]),
+    "latency": (drill_latency, "packets to and from Redis wait --delay ms and --loss %% are "
+                "lost, for --seconds (root, tc netem)",
+                [("--seconds", float, 10.0, None), ("--delay", int, 25, "ms each way"),
+                 ("--loss", float, 1.0, "percent of packets")]),
+}
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="./workshop drill", description=__doc__.split("\n\n")[0])
     drills = parser.add_subparsers(dest="drill", required=True, metavar="DRILL")
-    redis = drills.add_parser("redis", help="Redis stops for --seconds and comes back on its port")
-    redis.add_argument("--seconds", type=float, default=5.0)
-    one = drills.add_parser("server", help="chat server N is killed; the proxy skips it; it "
-                            "returns")
-    one.add_argument("number", type=int, nargs="?", default=2, metavar="N")
-    slow = drills.add_parser("slow-client", help="a client of chat server 1 stops reading; the "
-                             "server drops it alone")
-    slow.add_argument("--rate", type=int, default=1000, help="kB/s the talker sends")
-    slow.add_argument("--seconds", type=float, default=30.0, help="give up after this long")
-    flood = drills.add_parser("flood", help="many clients join through the proxy at once and talk")
-    flood.add_argument("--clients", type=int, default=200)
-    flood.add_argument("--seconds", type=float, default=10.0)
-    flood.add_argument("--rate", type=float, default=1.0, help="lines a second per client")
-    cut = drills.add_parser("partition", help="chat server 1 is cut off from Redis for --seconds: "
-                            "every packet dropped, nothing closed; then it heals (root, nft)")
-    cut.add_argument("--seconds", type=float, default=10.0)
-    slow_net = drills.add_parser("latency", help="packets to and from Redis wait --delay ms and "
-                                 "--loss %% are lost, for --seconds (root, tc netem)")
-    slow_net.add_argument("--seconds", type=float, default=10.0)
-    slow_net.add_argument("--delay", type=int, default=25, help="ms each way")
-    slow_net.add_argument("--loss", type=float, default=1.0, help="percent of packets")
+    for name, (_, what, options) in DRILLS.items():
+        drill = drills.add_parser(name, help=what)
+        for flag, kind, default, about in options:
+            positional = {} if flag.startswith("-") else {"nargs": "?", "metavar": "N"}
+            drill.add_argument(flag, type=kind, default=default, help=about, **positional)
     options = parser.parse_args(argv)
     stopped = []
 
@@ -409,9 +416,7 @@ def main(argv):
     signal.signal(signal.SIGTERM, on_term)
     ask_demo("drill", pid=os.getpid())
     try:
-        {"redis": drill_redis, "server": drill_server, "slow-client": drill_slow_client,
-         "flood": drill_flood, "partition": drill_partition,
-         "latency": drill_latency}[options.drill](options)
+        DRILLS[options.drill][0](options)
     except (ConnectionError, TimeoutError) as error:
         promise(False, "", str(error))
     except RuntimeError as error:  # a command that breaks the network failed

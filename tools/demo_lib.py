@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 
-from wslib import ROOT, die
+from wslib import ROOT, die, pid_alive  # noqa: F401  (pid_alive: tests/system too)
 
 
 def state_path():
@@ -22,15 +22,6 @@ def state_path():
 def control_path():
     """The demo's control socket, beside its state file."""
     return os.path.splitext(state_path())[0] + ".sock"
-
-
-def pid_alive(pid):
-    """Whether `pid` runs; a zombie (ended, not yet reaped by its parent) does not."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def load_state(required=True):

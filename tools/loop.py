@@ -30,9 +30,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wslib import (ROOT, build_dir, built, die, install_packages, lesson_dir,  # noqa: E402
-                   lesson_dirs, list_cases, manifest, missing_packages, packages_here,
-                   program_of, say)
+from wslib import (INSTALL, ROOT, build_dir, built, die, ensure_node,  # noqa: E402
+                   install_packages, lesson_dir, lesson_dirs, list_cases, manifest, program_of, say)
 
 BUILD = build_dir()
 STATE = os.path.join(ROOT, ".workshop")  # results, hint progress, backups: ignored by git
@@ -82,10 +81,16 @@ def build(targets, log_path=None):
     if not targets:
         say(f"building everything ({shown(BUILD)}/)")
     command = ["cmake", "--build", BUILD, "-j", JOBS] + (["--target", *targets] if targets else [])
-    if not log_path:
-        return subprocess.run(command, cwd=ROOT).returncode == 0
+    return logged(command, log_path)[0] if log_path else subprocess.run(command).returncode == 0
+
+
+def logged(command, log_path):
+    """Runs `command` in ROOT, its output into the file `log_path`: (whether it succeeded, the
+    output)."""
     with open(log_path, "w") as log:
-        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode == 0
+        ok = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode == 0
+    with open(log_path, errors="replace") as log:
+        return ok, log.read()
 
 
 def show_build_errors(log_path, folder):
@@ -97,17 +102,6 @@ def show_build_errors(log_path, folder):
     first = next((k for k, line in enumerate(lines) if "error" in line), len(lines))
     print("\n".join(lines[first:first + 40]))
     print(f"  (the whole build output: {shown(log_path)})")
-
-
-def ensure_node(folder):
-    """node and npm (from Debian or elsewhere), and `folder`'s node_modules (npm ci)."""
-    install_packages([p for c, p in (("node", "nodejs"), ("npm", "npm")) if not shutil.which(c)],
-                     "for the talk's Node.js originals")
-    lock = os.path.join(ROOT, folder, "node_modules", ".package-lock.json")
-    if not os.path.exists(lock) or os.path.getmtime(lock) < os.path.getmtime(
-            os.path.join(ROOT, folder, "package-lock.json")):
-        say(f"installing the Node.js packages into {folder}/node_modules (npm ci)")
-        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=os.path.join(ROOT, folder))
 
 
 # ---- a lesson's tests and their results ----
@@ -452,8 +446,6 @@ def cmd_check(args):
 
 def cmd_watch(args):
     folder = args.folder
-    # WORKSHOP_POLL=1 polls even with inotify-tools (inotify misses saves on some shared folders).
-    inotify = shutil.which("inotifywait") and not os.environ.get("WORKSHOP_POLL")
     try:
         while True:
             last = fingerprint(folder)
@@ -463,15 +455,10 @@ def cmd_watch(args):
                 check_lesson(folder, args.step)
             except SystemExit:
                 pass
-            say(f"watching lessons/{folder} ({'inotifywait' if inotify else 'polling every second'}):"
-                " save a file to check again, Ctrl-C to stop")
-            while fingerprint(folder) == last:
-                if inotify:  # with a timeout: a save made while the check ran is not missed
-                    subprocess.run(["inotifywait", "-qq", "-r", "-t", "2", "-e",
-                                    "close_write,moved_to,create,delete",
-                                    os.path.join(ROOT, "lessons", folder)], stderr=subprocess.DEVNULL)
-                else:
-                    time.sleep(1)
+            say(f"watching lessons/{folder} (looking every second): save a file to check again, "
+                "Ctrl-C to stop")
+            while fingerprint(folder) == last:  # cheap, and sees saves inotify misses on shares
+                time.sleep(1)
             time.sleep(0.3)  # let the editor finish writing (some save through a temporary file)
     except KeyboardInterrupt:
         print()
@@ -739,12 +726,19 @@ def cmd_hunt(args):
 # ---- doctor ----
 
 
+def install_sh(*arguments):
+    """What tools/install.sh prints: --list NAME... picks the packages for this release (NAME@release
+    only there; a "needed by" word stands for its packages), --missing NAME... those not installed."""
+    return subprocess.run([INSTALL, *arguments], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
 def requirements():
     """[(package, command or None, needed by, what for)]: tools/requirements.txt's lines for
     this release (NAME@release)."""
     with open(os.path.join(ROOT, "tools", "requirements.txt")) as listed:
         rows = [line.split(None, 3) for line in listed if line.strip() and not line.startswith("#")]
-    here = set(packages_here([row[0] for row in rows]))
+    here = set(install_sh("--list", *[row[0] for row in rows]))
     return [(p.partition("@")[0], None if c == "-" else c, need, what.strip())
             for p, c, need, what in rows if p.partition("@")[0] in here]
 
@@ -782,7 +776,7 @@ def cmd_doctor(args):
         "may work, and the container does (README: On macOS or Windows)"))
     say("checking what the workshop needs (tools/requirements.txt says who installs what)")
     rows = requirements()
-    not_installed = set(missing_packages([p for p, c, _, _ in rows if c is None]))
+    not_installed = set(install_sh("--missing", *[p for p, c, _, _ in rows if c is None]))
     fix_now = []
     for package, command, need, what in rows:
         present = shutil.which(command) is not None if command else package not in not_installed
@@ -1012,8 +1006,9 @@ def cmd_run(args):
     if not build([f"solutions_{folder[:2]}_{program}"], os.devnull):
         die(f"solutions/{folder} does not build: ./workshop build solutions_{folder[:2]}_{program}")
     path = os.path.join(BUILD, "solutions", folder, program)
-    say(f"starting the REFERENCE solution {shown(path)} {' '.join(args.flags)} (yours: ./workshop check {folder[:2]})")
-    os.execv(path, [path, *args.flags])
+    say(f"starting the REFERENCE solution {shown(path)} {' '.join(args.rest)} "
+        f"(yours: ./workshop check {folder[:2]})")
+    os.execv(path, [path, *args.rest])
 
 
 def cmd_slides(args):
@@ -1064,31 +1059,28 @@ def cmd_fuzz(args):
     install_packages(["fuzz", "cmake", "make", "nlohmann-json3-dev"], "./workshop fuzz")
     configure(folder, "", "-S", "fuzz", "-DCMAKE_CXX_COMPILER=clang++")
     say("building the fuzz targets (clang, libFuzzer, ASan, UBSan)")
-    with open(os.path.join(folder, "build.log"), "w") as log:
-        if subprocess.run(["cmake", "--build", folder, "-j", JOBS], stdout=log, stderr=log).returncode:
-            sys.stderr.write(open(log.name).read())
-            return 1
+    ok, text = logged(["cmake", "--build", folder, "-j", JOBS], os.path.join(folder, "build.log"))
+    if not ok:
+        sys.stderr.write(text)
+        return 1
     failed = []
+    os.makedirs(os.path.join(folder, "crashes"), exist_ok=True)
     for target in sorted(os.listdir(os.path.join(ROOT, "fuzz", "corpus"))):
-        os.makedirs(os.path.join(folder, "corpus", target), exist_ok=True)  # its corpus grows here
-        os.makedirs(os.path.join(folder, "crashes"), exist_ok=True)
+        corpus = os.path.join(folder, "corpus", target)  # it grows here; the seeds are only read
+        os.makedirs(corpus, exist_ok=True)
         say(f"fuzzing {target} for {args.seconds} s")
-        log_path = os.path.join(folder, target + ".log")
-        with open(log_path, "w") as log:
-            done = subprocess.run([os.path.join(folder, target), os.path.join(folder, "corpus", target),
-                                   f"fuzz/corpus/{target}", f"-max_total_time={args.seconds}",
-                                   f"-artifact_prefix={folder}/crashes/{target}-"],
-                                  cwd=ROOT, stdout=log, stderr=log)
-        text = open(log_path, errors="replace").read()
-        if done.returncode == 0:
-            print("".join(f"  {m[0]} inputs in {m[1]} s, no crash\n"
-                          for m in re.findall(r"^Done (\d+) runs in (\d+) second", text, re.M)), end="")
-            continue
-        at = re.search(r"invariant broken|ERROR: |runtime error|SUMMARY", text)
-        sys.stderr.write("\n".join(text[at.start() if at else 0:].splitlines()[:40]) + "\n")
-        sys.stderr.write(f"  reproduce: {shown(folder)}/{target} {shown(folder)}/crashes/{target}-"
-                         "<the file named above>\n")
-        failed.append(target)
+        ok, text = logged([os.path.join(folder, target), corpus, f"fuzz/corpus/{target}",
+                           f"-max_total_time={args.seconds}",
+                           f"-artifact_prefix={folder}/crashes/{target}-"],
+                          os.path.join(folder, target + ".log"))
+        for runs, seconds in re.findall(r"^Done (\d+) runs in (\d+) second", text, re.M) if ok else ():
+            print(f"  {runs} inputs in {seconds} s, no crash")
+        if not ok:
+            at = re.search(r"invariant broken|ERROR: |runtime error|SUMMARY", text)
+            sys.stderr.write("\n".join(text[at.start() if at else 0:].splitlines()[:40]) + "\n")
+            sys.stderr.write(f"  reproduce: {shown(folder)}/{target} {shown(folder)}/crashes/"
+                             f"{target}-<the file named above>\n")
+            failed.append(target)
     if failed:
         say(f"fuzzing found a crash in: {' '.join(failed)}")
         return 1
@@ -1114,83 +1106,109 @@ def cmd_live(args):
     os.execv(PYTHON, [PYTHON, os.path.join(ROOT, "tools", "demo.py"), args.command, *args.rest])
 
 
-USAGE = """usage: ./workshop COMMAND [ARGS]
+HELP_HEAD = """usage: ./workshop COMMAND [ARGS]
 
 Start here: ./workshop check 01, then follow what it says (lessons/01-hello-http/README.md).
-
-  check NN [K]         build YOUR lesson NN (lessons/NN-*), run its tests (or step K's): progress, the first failure, its hint
-  hunt NN [K] [--check] [--list]  a bug hunt: the reference solution with one real mistake; find and fix it
-  hint NN [K] [--more] a hint for the failing test's step (or step K); --more: the next, plainer tier
-  status [NN] [--rerun] every lesson's steps from the last runs; --rerun: build and run them all now
-  watch NN [--step K]  run the check again on every save in lessons/NN-*
-  reset NN [--yes]     put lesson NN's skeleton back (asks first; keeps your files in .workshop/backup/)
-  run NN [flags]       build and start lesson NN's REFERENCE solution (solutions/NN-*), to try it by hand
-  test                 build, run every solution's tests, the skeleton check and the mutants (not your code)
-  test --against node [NN...]  the tests against the talk's Node.js originals (reference/node)
-  doctor               what is installed and what is missing, required or optional (and for what)
-  list                 the lessons and their programs
-  demo [ARGS]          the whole system: Redis, three chat servers, the reverse proxy (tools/demo.py)
-  top, drill [ARGS]    watch the running system; break it on purpose (tools/demo.py)
-  compare [--quick]    the talk's Node.js programs against our C++ on the same load: table, CSV, charts
-  slides               build the decks: slides/build/*.html (offline) and *.pdf; checks code and overflow
-  sanitize             the solutions' tests under ASan + UBSan (build-asan/)
-  fuzz [--seconds N]   fuzz each parser that reads the network for N seconds (default 20): fuzz/README.md
-  build [TARGET...]    install what is missing, configure, build (everything, or the targets)
-  install [WHAT...]    install now what the commands would (default: tools build run; tools/requirements.txt)
-  help                 this text
-
-For CI and authors (python3 tools/loop.py ...): variant, manifest --check, test-list, answers.
 """
+HELP_TAIL = "For CI and authors (python3 tools/loop.py ...): variant, manifest --check, test-list, answers."
 
 
 def parser():
+    """The commands, and ./workshop help made from the same table: (usage, what it does) for
+    each one a student or an instructor uses; CI's commands have none."""
     top = argparse.ArgumentParser(prog="./workshop", add_help=False,
                                   usage="./workshop COMMAND [ARGS] (./workshop help lists them)")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
+    listed = []
 
-    def command(name, handler, *arguments):
-        sub = commands.add_parser(name, prog=f"./workshop {name}")
+    def command(name, handler, shown, *arguments):
+        """`shown`: [(usage, what)] for ./workshop help; `arguments`: (flags, options) each."""
+        listed.extend(shown)
+        passed_on = arguments[-1:] == (rest,)  # main() passes the rest on, --help included
+        sub = commands.add_parser(name, prog=f"./workshop {name}", add_help=not passed_on,
+                                  description="; ".join(what for _, what in shown) or None)
         for flags, options in arguments:
             sub.add_argument(*flags, **options)
         sub.set_defaults(handler=handler)
-        return sub
+
+    def usage():
+        rows = "".join(f"  {shown:<20}{' ' if len(shown) < 20 else '  '}{what}\n"
+                       for shown, what in listed)
+        print(f"{HELP_HEAD}\n{rows}\n{HELP_TAIL}")
+        return 0
 
     one = (("folder",), {"type": lesson_dir, "metavar": "NN"})
     k = (("k",), {"nargs": "?", "type": step_arg, "metavar": "K"})
     step = (("--step",), {"type": step_arg, "metavar": "K"})
+    flag = lambda *names: (names, {"action": "store_true"})  # noqa: E731
     lessons = (("lessons",), {"nargs": "*", "type": lesson_dir, "metavar": "NN"})
     build_folder = (("--build",), {"type": os.path.abspath, "default": BUILD, "metavar": "DIR"})
     rest = (("rest",), {"nargs": argparse.REMAINDER})
-    command("check", cmd_check, one, k, step)
-    command("watch", cmd_watch, one, step)
-    command("hint", cmd_hint, one, k, (("--more",), {"action": "store_true"}))
-    command("status", cmd_status, lessons, (("--rerun",), {"action": "store_true"}))
-    command("reset", cmd_reset, one, (("--yes", "-y"), {"action": "store_true"}))
-    command("list", cmd_list)
-    command("hunt", cmd_hunt, one, (("k",), {"nargs": "?", "type": int, "metavar": "K"}),
-            (("--check",), {"action": "store_true"}), (("--list",), {"action": "store_true"}))
-    command("doctor", cmd_doctor)
-    command("build", cmd_build, (("targets",), {"nargs": "*"}))
-    command("install", cmd_install, (("what",), {"nargs": "*"}))
-    command("test", cmd_test, (("--against",), {"choices": ["node"]}), lessons)
-    command("run", cmd_run, one, (("flags",), {"nargs": argparse.REMAINDER}))
-    command("slides", cmd_slides, rest)
-    command("compare", cmd_compare, rest)
-    command("sanitize", cmd_sanitize)
-    command("fuzz", cmd_fuzz, (("--seconds",), {"type": int, "default": 20}))
-    for name in ("demo", "top", "drill"):
-        command(name, cmd_live, rest)
-    command("variant", cmd_variant, *[((f"--{o}",), {"required": True}) for o in ("tests", "program", "patch")])
-    command("manifest", cmd_manifest, (("--check",), {"action": "store_true"}), build_folder, lessons)
-    command("test-list", cmd_test_list, (("--write",), {"action": "store_true"}),
-            (("--check",), {"action": "store_true"}), build_folder, lessons)
-    command("answers", cmd_answers, lessons)
-    command("help", lambda args: print(USAGE, end="") or 0)
+    command("check", cmd_check, [("check NN [K]", "build YOUR lesson NN (lessons/NN-*), run its "
+                                  "tests (or step K's): progress, the first failure, its hint")],
+            one, k, step)
+    command("hunt", cmd_hunt, [("hunt NN [K] [--check] [--list]", "a bug hunt: the reference "
+                                "solution with one real mistake; find and fix it")],
+            one, (("k",), {"nargs": "?", "type": int, "metavar": "K"}), flag("--check"),
+            flag("--list"))
+    command("hint", cmd_hint, [("hint NN [K] [--more]", "a hint for the failing test's step (or "
+                                "step K); --more: the next, plainer tier")],
+            one, k, flag("--more"))
+    command("status", cmd_status, [("status [NN] [--rerun]", "every lesson's steps from the last "
+                                    "runs; --rerun: build and run them all now")],
+            lessons, flag("--rerun"))
+    command("watch", cmd_watch, [("watch NN [--step K]", "run the check again on every save in "
+                                  "lessons/NN-*")], one, step)
+    command("reset", cmd_reset, [("reset NN [--yes]", "put lesson NN's skeleton back (asks first; "
+                                  "keeps your files in .workshop/backup/)")], one, flag("--yes", "-y"))
+    command("run", cmd_run, [("run NN [flags]", "build and start lesson NN's REFERENCE solution "
+                              "(solutions/NN-*), to try it by hand")],
+            one, rest)
+    command("test", cmd_test, [("test", "build, run every solution's tests, the skeleton check and "
+                                "the mutants (not your code)"),
+                               ("test --against node [NN...]", "the tests against the talk's "
+                                "Node.js originals (reference/node)")],
+            (("--against",), {"choices": ["node"]}), lessons)
+    command("doctor", cmd_doctor, [("doctor", "what is installed and what is missing, required or "
+                                    "optional (and for what)")])
+    command("list", cmd_list, [("list", "the lessons and their programs")])
+    command("demo", cmd_live, [("demo [ARGS]", "the whole system: Redis, three chat servers, the "
+                                "reverse proxy (tools/demo.py)")], rest)
+    command("top", cmd_live, [("top, drill [ARGS]", "watch the running system; break it on "
+                               "purpose (tools/demo.py)")], rest)
+    command("drill", cmd_live, [], rest)
+    command("compare", cmd_compare, [("compare [--quick]", "the talk's Node.js programs against our "
+                                      "C++ on the same load: table, CSV, charts")], rest)
+    command("slides", cmd_slides, [("slides", "build the decks: slides/build/*.html (offline) and "
+                                    "*.pdf; checks code and overflow")], rest)
+    command("sanitize", cmd_sanitize, [("sanitize", "the solutions' tests under ASan + UBSan "
+                                        "(build-asan/)")])
+    command("fuzz", cmd_fuzz, [("fuzz [--seconds N]", "fuzz each parser that reads the network for "
+                                "N seconds (default 20): fuzz/README.md")],
+            (("--seconds",), {"type": int, "default": 20}))
+    command("build", cmd_build, [("build [TARGET...]", "install what is missing, configure, build "
+                                  "(everything, or the targets)")], (("targets",), {"nargs": "*"}))
+    command("install", cmd_install, [("install [WHAT...]", "install now what the commands would "
+                                      "(default: tools build run; tools/requirements.txt)")],
+            (("what",), {"nargs": "*"}))
+    command("help", lambda args: usage(), [("help", "this text")])
+    command("variant", cmd_variant, [], *[((f"--{o}",), {"required": True})
+                                          for o in ("tests", "program", "patch")])
+    command("manifest", cmd_manifest, [], flag("--check"), build_folder, lessons)
+    command("test-list", cmd_test_list, [], flag("--write"), flag("--check"), build_folder,
+            lessons)
+    command("answers", cmd_answers, [], lessons)
     return top
 
 
 def main(argv):
-    args = parser().parse_args(["help"] if not argv or argv[0] in ("-h", "--help") else argv)
+    top = parser()
+    args, unknown = top.parse_known_args(["help"] if not argv or argv[0] in ("-h", "--help")
+                                         else argv)
+    if hasattr(args, "rest"):  # argparse takes "--port 0" for its own options: pass it on as is
+        args.rest = argv[argv.index(args.command) + 1 + (args.command == "run"):]
+    elif unknown:
+        top.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.handler(args)
     except KeyboardInterrupt:

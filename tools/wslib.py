@@ -23,10 +23,8 @@ READY = re.compile(r"^listening on (.+):(\d+)$")  # docs/programs.md: the first 
 def say(message):
     """A step the tool takes, on stderr, in bold on a terminal."""
     sys.stdout.flush()  # what was printed before comes before it, also in a file
-    if sys.stderr.isatty():
-        sys.stderr.write(f"\033[1m==> {message}\033[0m\n")
-    else:
-        sys.stderr.write(f"==> {message}\n")
+    bold, plain = ("\033[1m", "\033[0m") if sys.stderr.isatty() else ("", "")
+    sys.stderr.write(f"{bold}==> {message}{plain}\n")
     sys.stderr.flush()
 
 
@@ -38,25 +36,22 @@ def die(message, code=2):
 INSTALL = os.path.join(ROOT, "tools", "install.sh")  # the one package installer
 
 
-def packages_here(names):
-    """The package names tools/install.sh picks for this release from `names` (NAME@release:
-    only on that release; "needed by" words of tools/requirements.txt stand for their packages)."""
-    listed = subprocess.run([INSTALL, "--list", *names], capture_output=True, text=True, check=True)
-    return listed.stdout.split()
-
-
-def missing_packages(packages):
-    """Those of `packages` that are not installed (tools/install.sh --missing)."""
-    if not packages:
-        return []
-    listed = subprocess.run([INSTALL, "--missing", *packages], capture_output=True, text=True,
-                            check=True)
-    return listed.stdout.split()
-
-
 def install_packages(packages, why):
     """Installs whichever of `packages` are missing, saying what and why (tools/install.sh)."""
     subprocess.run([INSTALL, "--why", why, *packages], check=True)
+
+
+def ensure_node(folder, why="for the talk's Node.js originals"):
+    """node and npm (from Debian or elsewhere), and `folder`'s node_modules (npm ci), relative to
+    ROOT."""
+    install_packages([p for c, p in (("node", "nodejs"), ("npm", "npm")) if not shutil.which(c)],
+                     why)
+    lock = os.path.join(ROOT, folder, "node_modules", ".package-lock.json")
+    if not os.path.exists(lock) or os.path.getmtime(lock) < os.path.getmtime(
+            os.path.join(ROOT, folder, "package-lock.json")):
+        say(f"installing the Node.js packages into {folder}/node_modules (npm ci)")
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], check=True,
+                       cwd=os.path.join(ROOT, folder))
 
 
 # ---- lessons, their programs and their tests: found from the files, wherever they live ----
@@ -137,29 +132,18 @@ def wait_ready(path, pid, timeout=15.0):
                         return match.group(1), int(match.group(2))
         except FileNotFoundError:
             pass
-        if not alive(pid):
+        if not pid_alive(pid):
             return None
         time.sleep(0.02)
     return None
 
 
-def alive(pid):
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass  # not our child: ask the kernel
+def pid_alive(pid):
+    """Whether `pid` runs; a zombie (ended, not yet reaped by its parent) does not."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
-                return False  # exited, not yet reaped by its parent
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
-        pass
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
         return False
 
 
