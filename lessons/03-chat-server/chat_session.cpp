@@ -46,9 +46,7 @@ asio::awaitable<void> chat_session::writer(std::size_t already_sent) {
   co_return;
 }
 
-// The end of the turn: write everything queued at once, without waiting, as Node's
-// socket.write() does. Mostly the kernel takes all of it and no writer is needed; what it
-// does not take, the writer sends, from where this write stopped.
+// The end of the turn (step 6): socket.write() as libuv does it, at once when nothing waits.
 void chat_session::flush() {
   // TODO step 6: send what the outbox holds now, without waiting: most of the time the kernel
   //              takes all of it and no coroutine runs; the rest, if any, is the writer's, and

@@ -177,8 +177,8 @@ TEST_CASE("a lone line in a quiet room arrives at once, not held back for more",
   if (fastest_ms > 150) {
     fail("the fastest of 3 lone lines to arrive within 150 ms",
          "the fastest took " + std::to_string(fastest_ms) + " ms",
-         "step 1: deliver() may wait for nothing but the end of the event loop's current turn: "
-         "no timer, no waiting for more lines");
+         "step 6: a line may wait for nothing but the end of the event loop's current turn: "
+         "no timer, no waiting for more lines (step 1's writer starts as soon as one is queued)");
   }
 }
 
