@@ -222,7 +222,7 @@ TEST_CASE("a line bigger than the socket's buffers arrives whole, and once", "[s
   if (got != big) {
     fail("the receiver to get the 4 MiB line byte for byte, once", first_difference(big, got),
          "step 1: a write may take only part of what it is given; the writer goes on from where "
-         "that write stopped (deliver()'s first try included), never sending a byte twice or "
+         "that write stopped (step 6: flush()'s write included), never sending a byte twice or "
          "skipping one");
   }
   receiver.expect_line("after\n", 3000ms, "step 2: the next line follows the long one");
