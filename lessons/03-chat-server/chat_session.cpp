@@ -1,10 +1,59 @@
 #include "chat_session.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace chat {
 
 using workshop::use_tuple;
+
+// sockets[i].write(data): the line joins this client's outbox, and leaves after what is
+// already there.
+void chat_session::deliver(const message& line) {
+  if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
+  // TODO step 1: socket.write(line): the line joins what this client is still to get, and
+  //              leaves after it, with one write in flight per socket; a client with nothing to
+  //              send runs no coroutine. (tests: "each client first gets a line starting with
+  //              welcome", "a line bigger than the socket's buffers arrives whole, and once";
+  //              README: One outstanding write per socket)
+  // TODO step 5: Node's socket.write buffers without limit. When the outbox refuses the line
+  //              (its verdict is not queued), drop this client: log which limit refused it
+  //              (--max-backlog or --soft-backlog), make the close a reset (the kernel then
+  //              frees what it still holds for it), and stop(). Never leave the room from here:
+  //              the reader does. (tests: "a client that never reads is dropped past
+  //              --max-backlog, the others go on", "a stopped reader is dropped after
+  //              --soft-backlog-ms past --soft-backlog, not before")
+  // TODO step 6: as fast as Node.js: a line waits for nothing but the end of this turn of the
+  //              event loop, so that whatever the turn's other reads bring this client leaves
+  //              with it, in one write. (tests: "a lone line in a quiet room arrives at once, not
+  //              held back for more", "a busy sender's lines reach each reader many to a write,
+  //              not one or two a write"; README: As fast as Node.js)
+  (void)line;
+}
+
+// One outstanding write per socket: the writer alone writes, and sends everything queued
+// since its last write in one gather write; when the outbox is empty it ends.
+asio::awaitable<void> chat_session::writer(std::size_t already_sent) {
+  // TODO step 1: send what the outbox holds, one write in flight per socket, until it is
+  //              empty; an idle client runs no coroutine; a client whose write fails is
+  //              stopped. (tests: "each client first gets a line starting with welcome", "a line
+  //              bigger than the socket's buffers arrives whole, and once"; README: One
+  //              outstanding write per socket)
+  // TODO step 6: each byte leaves once: the first already_sent bytes of what the outbox holds
+  //              left with flush()'s write. (test: "a line bigger than the socket's buffers
+  //              arrives whole, and once")
+  (void)already_sent;
+  co_return;
+}
+
+// The end of the turn (step 6): socket.write() as libuv does it, at once when nothing waits.
+void chat_session::flush() {
+  // TODO step 6: send what the outbox holds now, without waiting: most of the time the kernel
+  //              takes all of it and no coroutine runs; the rest, if any, is the writer's, and
+  //              no byte leaves twice. (tests: "a line bigger than the socket's buffers arrives
+  //              whole, and once", "a busy sender's lines reach each reader many to a write, not
+  //              one or two a write"; README: As fast as Node.js)
+}
 
 // socket.on('data'): TCP delivers bytes, not lines. A read can hold half a line or three;
 // keep what has arrived and hand on the complete lines, all of one read as one message.
@@ -25,35 +74,12 @@ asio::awaitable<void> chat_session::reader() {
   //              --max-line), log it and end the loop. (tests: "two senders' long lines sent in
   //              tiny fragments never interleave", "a line over --max-line drops only its
   //              sender")
-  co_return;
-}
-
-void chat_session::deliver(const message& line) {
-  if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
-  // TODO step 1: socket.write(line): the line joins what this client is still to get, and
-  //              leaves after it, with one write in flight per socket; a client with nothing to
-  //              send runs no coroutine. (tests: "each client first gets a line starting with
-  //              welcome", "a line bigger than the socket's buffers arrives whole, and once";
-  //              README: One outstanding write per socket)
-  // TODO step 5: Node's socket.write buffers without limit. When the outbox refuses the line
-  //              (its verdict is not queued), drop this client: log which limit refused it
-  //              (--max-backlog or --soft-backlog), make the close a reset (the kernel then
-  //              frees what it still holds for it), and stop(). Never leave the room from here:
-  //              the reader does. (tests: "a client that never reads is dropped past
-  //              --max-backlog, the others go on", "a stopped reader is dropped after
-  //              --soft-backlog-ms past --soft-backlog, not before")
-  (void)line;
-}
-
-// One outstanding write per socket: the writer alone writes, and sends everything queued
-// since its last write in one gather write; when the outbox is empty it ends.
-asio::awaitable<void> chat_session::writer(std::size_t already_sent) {
-  // TODO step 1: send what the outbox holds until it is empty, each byte once, as few writes
-  //              as the kernel allows; a client whose write fails is stopped. (tests: "each
-  //              client first gets a line starting with welcome", "a line bigger than the
-  //              socket's buffers arrives whole, and once"; README: One outstanding write per
-  //              socket)
-  (void)already_sent;
+  // TODO step 6: a busy sender (its last few reads close together) is read at most once a
+  //              millisecond, so that what it sends meanwhile gathers in the kernel and leaves
+  //              in one read, one message, one write per recipient; a sender that was quiet is
+  //              read at once. (tests: "a busy sender's lines reach each reader many to a write,
+  //              not one or two a write", "a lone line in a quiet room arrives at once, not held
+  //              back for more"; README: As fast as Node.js)
   co_return;
 }
 

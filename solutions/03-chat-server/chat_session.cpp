@@ -7,6 +7,78 @@ namespace chat {
 
 using workshop::use_tuple;
 
+// sockets[i].write(data): the line joins this client's outbox, and leaves after what is
+// already there.
+void chat_session::deliver(const message& line) {
+  if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
+  const auto verdict = outbox_.push(line);
+  if (verdict != outbox::verdict::queued) {
+    if (verdict == outbox::verdict::over_hard) {
+      workshop::log("dropping client ", peer_, ": a line would take it past --max-backlog ",
+                    limits_.max_backlog, " bytes (", outbox_.bytes(), " bytes queued)");
+    } else {
+      workshop::log("dropping client ", peer_, ": past --soft-backlog ", limits_.soft_backlog,
+                    " bytes for --soft-backlog-ms ", limits_.soft_backlog_ms, " (", outbox_.bytes(),
+                    " bytes queued)");
+    }
+    // socket.destroy(), not end(): a reset also frees what the kernel still holds for this
+    // client (up to megabytes), where a plain close would go on trying to deliver it.
+    std::error_code ignored;
+    socket_.set_option(asio::socket_base::linger{true, 0}, ignored);
+    stop();
+    return;
+  }
+  if (writing_ || flush_due_) return;  // the line goes with the others already waiting
+  // As fast as Node.js: write at the end of this turn of the event loop, not now. The other
+  // reads ready in this turn may bring this client more lines, and they all go in one write.
+  flush_due_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+}
+
+// One outstanding write per socket: the writer alone writes, and sends everything queued
+// since its last write in one gather write; when the outbox is empty it ends.
+asio::awaitable<void> chat_session::writer(std::size_t already_sent) {
+  while (!outbox_.empty()) {
+    const std::vector<message> batch = outbox_.take_all();  // alive until the write completes
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(batch.size());
+    for (const auto& lines : batch) buffers.push_back(asio::buffer(*lines));
+    for (auto& buffer : buffers) {  // flush() wrote that much already
+      const std::size_t skipped = std::min(already_sent, buffer.size());
+      buffer += skipped;
+      already_sent -= skipped;
+    }
+    auto [error, sent] = co_await asio::async_write(socket_, buffers, use_tuple);
+    if (error) {
+      stop();
+      break;
+    }
+    outbox_.written(batch);
+  }
+  writing_ = false;
+}
+
+// The end of the turn: write everything queued at once, without waiting, as Node's
+// socket.write() does. Mostly the kernel takes all of it and no writer is needed; what it
+// does not take, the writer sends, from where this write stopped.
+void chat_session::flush() {
+  flush_due_ = false;
+  if (!socket_.is_open() || outbox_.empty()) return;
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(outbox_.queued().size());
+  for (const auto& lines : outbox_.queued()) buffers.push_back(asio::buffer(*lines));
+  std::error_code would_block;  // or a real error: the writer meets it again, and stops
+  const std::size_t sent = socket_.write_some(buffers, would_block);
+  if (sent == asio::buffer_size(buffers)) {
+    outbox_.written(outbox_.take_all());
+    return;
+  }
+  writing_ = true;
+  asio::co_spawn(
+      socket_.get_executor(), [self = shared_from_this(), sent] { return self->writer(sent); },
+      asio::detached);
+}
+
 // socket.on('data'): TCP delivers bytes, not lines. A read can hold half a line or three;
 // keep what has arrived and hand on the complete lines, all of one read as one message.
 asio::awaitable<void> chat_session::reader() {
@@ -40,77 +112,6 @@ asio::awaitable<void> chat_session::reader() {
   room_.leave(shared_from_this());  // socket.on('close'): sockets.splice(...)
   stop();
   workshop::log("client ", peer_, " left (", room_.size(), " in the room)");
-}
-
-void chat_session::deliver(const message& line) {
-  if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
-  const auto verdict = outbox_.push(line);
-  if (verdict != outbox::verdict::queued) {
-    if (verdict == outbox::verdict::over_hard) {
-      workshop::log("dropping client ", peer_, ": a line would take it past --max-backlog ",
-                    limits_.max_backlog, " bytes (", outbox_.bytes(), " bytes queued)");
-    } else {
-      workshop::log("dropping client ", peer_, ": past --soft-backlog ", limits_.soft_backlog,
-                    " bytes for --soft-backlog-ms ", limits_.soft_backlog_ms, " (", outbox_.bytes(),
-                    " bytes queued)");
-    }
-    // socket.destroy(), not end(): a reset also frees what the kernel still holds for this
-    // client (up to megabytes), where a plain close would go on trying to deliver it.
-    std::error_code ignored;
-    socket_.set_option(asio::socket_base::linger{true, 0}, ignored);
-    stop();
-    return;
-  }
-  if (writing_ || flush_due_) return;  // the line goes with the others already waiting
-  // As fast as Node.js: do not write now, write at the end of this turn of the event loop. The
-  // other reads that are ready in this turn may bring this client more lines, and they all go
-  // in one write: a quiet room still gets each line at once, a busy one many lines a write.
-  flush_due_ = true;
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
-}
-
-// The end of the turn: write everything queued at once, without waiting, as Node's
-// socket.write() does. Mostly the kernel takes all of it and no writer is needed; what it
-// does not take, the writer sends, from where this write stopped.
-void chat_session::flush() {
-  flush_due_ = false;
-  if (!socket_.is_open() || outbox_.empty()) return;
-  std::vector<asio::const_buffer> buffers;
-  buffers.reserve(outbox_.queued().size());
-  for (const auto& lines : outbox_.queued()) buffers.push_back(asio::buffer(*lines));
-  std::error_code would_block;  // or a real error: the writer meets it again, and stops
-  const std::size_t sent = socket_.write_some(buffers, would_block);
-  if (sent == asio::buffer_size(buffers)) {
-    outbox_.written(outbox_.take_all());
-    return;
-  }
-  writing_ = true;
-  asio::co_spawn(
-      socket_.get_executor(), [self = shared_from_this(), sent] { return self->writer(sent); },
-      asio::detached);
-}
-
-// One outstanding write per socket: the writer alone writes, and sends everything queued
-// since its last write in one gather write; when the outbox is empty it ends.
-asio::awaitable<void> chat_session::writer(std::size_t already_sent) {
-  while (!outbox_.empty()) {
-    const std::vector<message> batch = outbox_.take_all();
-    std::vector<asio::const_buffer> buffers;
-    buffers.reserve(batch.size());
-    for (const auto& lines : batch) buffers.push_back(asio::buffer(*lines));
-    for (auto& buffer : buffers) {  // flush() wrote that much already
-      const std::size_t skipped = std::min(already_sent, buffer.size());
-      buffer += skipped;
-      already_sent -= skipped;
-    }
-    auto [error, sent] = co_await asio::async_write(socket_, buffers, use_tuple);
-    if (error) {
-      stop();
-      break;
-    }
-    outbox_.written(batch);
-  }
-  writing_ = false;
 }
 
 void chat_session::stop() {

@@ -1,7 +1,12 @@
 // Lesson 03: chat_server sends each complete line to every other client, never to its sender.
+#include <linux/tcp.h>  // struct tcp_info with tcpi_data_segs_in (<netinet/tcp.h> lacks it)
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <map>
 #include <thread>
@@ -90,6 +95,46 @@ std::string burst_of(int count, int& first, std::vector<std::string>& lines) {
   return burst;
 }
 
+
+// The data segments the kernel received on `someone`'s connection, or nothing where it does not
+// say (TCP_INFO's tcpi_data_segs_in, Linux 4.6 and later). The session turns Nagle off, so each
+// write of the server reaches the client as one segment (or fewer: never more, for writes under
+// the 64 KiB of a loopback segment): it counts the server's writes to that client from outside.
+std::optional<std::uint32_t> segments_received(const client& someone) {
+  tcp_info info{};
+  socklen_t size = sizeof info;
+  if (getsockopt(someone.fd(), IPPROTO_TCP, TCP_INFO, &info, &size) != 0 ||
+      size < offsetof(tcp_info, tcpi_data_segs_in) + sizeof info.tcpi_data_segs_in) {
+    return std::nullopt;
+  }
+  return info.tcpi_data_segs_in;
+}
+
+// Reads from every one of `readers` as bytes arrive until each has `expected.size()` bytes or
+// `within` passes; returns what each received.
+std::vector<std::string> read_all(std::vector<client>& readers, std::size_t size, ms within) {
+  std::vector<std::string> received(readers.size());
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  std::vector<char> chunk(64 * 1024);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::vector<pollfd> fds;
+    std::vector<std::size_t> which;
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+      if (received[i].size() >= size) continue;
+      fds.push_back({readers[i].fd(), POLLIN, 0});
+      which.push_back(i);
+    }
+    if (fds.empty()) break;
+    if (poll(fds.data(), fds.size(), 100) <= 0) continue;
+    for (std::size_t k = 0; k < fds.size(); ++k) {
+      if (fds[k].revents == 0) continue;
+      const auto got = recv(fds[k].fd, chunk.data(), chunk.size(), MSG_DONTWAIT);
+      if (got > 0) received[which[k]].append(chunk.data(), static_cast<std::size_t>(got));
+      if (got == 0) return received;  // end-of-file: the caller sees what is missing
+    }
+  }
+  return received;
+}
 }  // namespace
 
 TEST_CASE("each client first gets a line starting with welcome", "[step1]") {
@@ -132,8 +177,8 @@ TEST_CASE("a lone line in a quiet room arrives at once, not held back for more",
   if (fastest_ms > 150) {
     fail("the fastest of 3 lone lines to arrive within 150 ms",
          "the fastest took " + std::to_string(fastest_ms) + " ms",
-         "step 1: deliver() may wait for nothing but the end of the event loop's current turn: "
-         "no timer, no waiting for more lines");
+         "step 6: a line may wait for nothing but the end of the event loop's current turn: "
+         "no timer, no waiting for more lines (step 1's writer starts as soon as one is queued)");
   }
 }
 
@@ -177,7 +222,7 @@ TEST_CASE("a line bigger than the socket's buffers arrives whole, and once", "[s
   if (got != big) {
     fail("the receiver to get the 4 MiB line byte for byte, once", first_difference(big, got),
          "step 1: a write may take only part of what it is given; the writer goes on from where "
-         "that write stopped (deliver()'s first try included), never sending a byte twice or "
+         "that write stopped (step 6: flush()'s write included), never sending a byte twice or "
          "skipping one");
   }
   receiver.expect_line("after\n", 3000ms, "step 2: the next line follows the long one");
@@ -547,6 +592,78 @@ TEST_CASE("a burst past --max-backlog drops a client at once, even with a long -
   note("sleeper was dropped");
   sender.send("still going\n");
   reader.expect_line("still going\n", 3000ms, "step 5: the others keep receiving");
+}
+
+// What a chat server pays for is system calls: a write costs one however few lines it carries.
+// A chat client writes a line at a time; a server that reads and writes as soon as anything
+// arrives pays a write to every recipient for each line, where Node.js, slower per read, finds
+// several waiting and forwards them in one write. The kernel counts the segments each reader
+// receives (one per write of the server, Nagle being off): it shows which the server does,
+// without timing anything. A busy sender is read at most once a millisecond, so each reader gets
+// at most about one write a millisecond; the plain path sends one a line, several a millisecond.
+TEST_CASE("a busy sender's lines reach each reader many to a write, not one or two a write",
+          "[step6]") {
+  auto program = server::start();
+  std::vector<client> readers;
+  for (int i = 1; i <= 3; ++i) readers.push_back(join(program, "reader " + std::to_string(i)));
+  auto sender = join(program, "sender", true);
+  std::vector<std::uint32_t> before;
+  for (const auto& reader : readers) {
+    const auto segments = segments_received(reader);
+    if (!segments) {
+      WARN("skipped: this kernel does not count a connection's segments (TCP_INFO)");
+      return;
+    }
+    before.push_back(*segments);
+  }
+  constexpr int lines = 2000;
+  constexpr std::size_t line_size = 40;
+  std::string all;
+  for (int i = 0; i < lines; ++i) all += numbered_line(1, i, line_size);
+  note("sender writes 2,000 lines of 40 bytes, one write() each, 10 us apart (some 20 a "
+       "millisecond); 3 readers read all of them");
+  double sending_ms = 0;
+  std::thread writing{[&all, &sending_ms, fd = sender.fd()] {
+    prctl(PR_SET_TIMERSLACK, 1);  // a sleep of 10 us takes about that, not the default 50 more
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t at = 0; at < all.size(); at += line_size) {
+      if (send(fd, all.data() + at, line_size, MSG_NOSIGNAL) != ssize_t{line_size}) break;
+      std::this_thread::sleep_for(std::chrono::microseconds{10});
+    }
+    sending_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count();
+  }};
+  const auto received = read_all(readers, all.size(), 20000ms);
+  writing.join();
+  for (std::size_t i = 0; i < readers.size(); ++i) {
+    if (received[i] != all) {
+      fail(readers[i].name() + " to receive the 2,000 lines in order",
+           std::to_string(received[i].size()) + " bytes, " +
+               (received[i] == all.substr(0, received[i].size()) ? "the start of them"
+                                                                   : "not the lines sent"),
+           "step 6: batching changes how many lines a write carries, never which lines or their "
+           "order");
+    }
+  }
+  double segments = 0;
+  for (std::size_t i = 0; i < readers.size(); ++i) {
+    segments += *segments_received(readers[i]) - before[i];
+  }
+  segments /= static_cast<double>(readers.size());
+  const double per_ms = segments / sending_ms;
+  char figures[160];
+  std::snprintf(figures, sizeof figures,
+                "%.0f segments a reader for %d lines sent in %.0f ms: %.2f a millisecond, "
+                "%.1f lines a write",
+                segments, lines, sending_ms, per_ms, lines / segments);
+  note(figures);
+  if (per_ms > 1.5) {
+    fail("each reader to get at most 1.5 writes a millisecond from a busy sender (one read a "
+         "millisecond, many lines a write)",
+         figures,
+         "step 6: read a busy sender at most once a millisecond, so its lines gather, and write "
+         "at the end of the event loop's turn");
+  }
 }
 
 program_conventions testing::this_program_conventions() {
