@@ -127,12 +127,12 @@ awaitable<void> chat_node::publish_queued() {
       batch.push_back(redis::command{"PUBLISH", settings_.channel, queued_[i].json});
     }
     auto [failure, replies] = co_await publisher_->execute(std::move(batch));
-    // TODO step 4: a batch whose connection failed (Redis may not have run it) is not lost: it
-    //              stays first in line and goes out once Redis is back. (As given it is dropped,
-    //              as Node's pubClient.publish drops it.) A command Redis answered with an error
-    //              did reach it: that is said on stderr and not sent again. (test: "Redis killed
-    //              and restarted: traffic resumes, a line said meanwhile arrives after"; README:
-    //              Step 4)
+    // TODO step 4: a batch whose connection failed on the way (Redis may or may not have run
+    //              it) is not lost: it stays first in line and goes out once Redis is back. (As
+    //              given it is dropped, as Node's pubClient.publish drops it.) A command Redis
+    //              answered with an error did reach it: that is said on stderr and not sent
+    //              again. (test: "Redis killed and restarted: traffic resumes, a line said
+    //              meanwhile arrives after"; README: Step 4)
     if (failure) workshop::log("dropped ", count, " messages: ", failure.message());
     for (const auto& answer : replies) {
       if (answer.type == redis::reply::kind::error) workshop::log("redis refused: ", answer.text);
