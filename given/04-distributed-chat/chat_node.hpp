@@ -55,7 +55,7 @@ class chat_node {
   };
   std::deque<queued_message> queued_;  // not yet published, oldest first
   std::size_t queued_lines_ = 0;       // lines in queued_
-  long long listeners_ = 0;            // servers that heard our last message (PUBLISH's reply)
+  long long listeners_ = 0;            // servers that heard our last message
   asio::steady_timer wake_publisher_;  // publish_queued() sleeps on it while queued_ is empty
   room_history history_;
   std::uint64_t connections_ = 0;

@@ -45,15 +45,16 @@ using workshop::use_tuple;
 // through a bounded queue so that a line said while Redis is away is published once it is back.
 void chat_node::publish(chat::chat_session& author, const chat::message& lines) {
   // TODO step 5: no more than --max-queued lines ever wait for Redis (Node's queue has no
-  //              limit); a line that does not fit is never dropped silently: its author hears
-  //              so in the chat. (test: "while Redis is away the queue is bounded, and the
+  //              limit). A read that does not fit whole is cut between lines: the lines that
+  //              still fit go on as in step 1, the rest is dropped, and its author gets one
+  //              line from this server, "NODE : ..." saying it was not delivered. Nothing is
+  //              dropped silently. (test: "while Redis is away the queue is bounded, and the
   //              sender is told"; README: Step 5)
   // TODO step 1: pubClient.publish("chat channel", JSON.stringify({message, userId})): each
-  //              read's lines become one message in the Node.js servers' JSON, waiting their
-  //              turn for Redis with the count of the lines they hold (step 5 bounds it), and
-  //              whatever talks to Redis learns at once that there is work. (tests: "each line
-  //              is published on the channel as the Node.js servers' JSON", "a line split over
-  //              several sends is published once, whole"; README: Step 1)
+  //              read's lines reach the channel as one message in the Node.js servers' JSON,
+  //              in the order they were said, without waiting for anything but Redis itself.
+  //              (tests: "each line is published on the channel as the Node.js servers' JSON",
+  //              "a line split over several sends is published once, whole"; README: Step 1)
   (void)author;
   (void)lines;
 }
@@ -78,9 +79,9 @@ void chat_node::deliver(const std::string& json) {
 
 void chat_node::start() {
   // subClient.subscribe("chat channel"); subClient.on("message", ...)
-  // TODO step 2: what is published on the room's channel (--channel) reaches deliver(), now and
-  //              after every reconnection. (test: "a message published from outside reaches
-  //              every client"; README: Step 2)
+  // TODO step 2: every message published on the room's channel (--channel) reaches this
+  //              server's clients, from the start and again after every reconnection. (test: "a
+  //              message published from outside reaches every client"; README: Step 2)
   // TODO step 6: with --history, this server hears its newcomers' cut markers in Redis's order
   //              among the live lines, and a newcomer stops waiting for its marker once the
   //              subscriber loses Redis (it may never come). (tests: "a newcomer gets the last
@@ -111,10 +112,12 @@ awaitable<void> chat_node::publish_queued() {
       continue;
     }
     // TODO step 4: nothing is sent unless both Redis connections are up (so this server's own
-    //              clients hear what was queued too); after an outage, the servers that heard
-    //              our last message are waited for before publishing. (tests: "Redis killed and
-    //              restarted: traffic resumes, a line said meanwhile arrives after", "Redis down
-    //              at start: clients are welcome, lines flow once Redis comes"; README: Step 4)
+    //              clients hear what was queued too). After any time without them, at start
+    //              too, nothing is published before as many servers listen as heard our last
+    //              message (the wait below; before our first message, that is none). (tests:
+    //              "Redis killed and restarted: traffic resumes, a line said meanwhile arrives
+    //              after", "Redis down at start: clients are welcome, lines flow once Redis
+    //              comes"; README: Step 4)
     const std::size_t count = std::min(queued_.size(), batch_limit);
     std::vector<redis::command> batch;
     for (std::size_t i = 0; i < count; ++i) {
@@ -124,16 +127,18 @@ awaitable<void> chat_node::publish_queued() {
       batch.push_back(redis::command{"PUBLISH", settings_.channel, queued_[i].json});
     }
     auto [failure, replies] = co_await publisher_->execute(std::move(batch));
-    // TODO step 4: a batch that failed is not lost: it goes out once Redis is back. (As given
-    //              it is dropped, as Node's pubClient.publish drops it.) (test: "Redis killed and
-    //              restarted: traffic resumes, a line said meanwhile arrives after"; README:
-    //              Step 4)
+    // TODO step 4: a batch whose connection failed on the way (Redis may or may not have run
+    //              it) is not lost: it stays first in line and goes out once Redis is back. (As
+    //              given it is dropped, as Node's pubClient.publish drops it.) A command Redis
+    //              answered with an error did reach it: that is said on stderr and not sent
+    //              again. (test: "Redis killed and restarted: traffic resumes, a line said
+    //              meanwhile arrives after"; README: Step 4)
     if (failure) workshop::log("dropped ", count, " messages: ", failure.message());
     for (const auto& answer : replies) {
       if (answer.type == redis::reply::kind::error) workshop::log("redis refused: ", answer.text);
-      // TODO step 4: remember how many servers heard our last message: after an outage,
-      //              wait_for_listeners() waits for as many. (test: "Redis killed and
-      //              restarted: traffic resumes, a line said meanwhile arrives after")
+      // TODO step 4: after an outage, the wait below knows how many servers heard the last
+      //              message this server published. (test: "Redis killed and restarted: traffic
+      //              resumes, a line said meanwhile arrives after"; README: Step 4)
     }
     for (std::size_t i = 0; i < count; ++i) queued_lines_ -= queued_[i].lines;
     queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(count));
@@ -163,11 +168,12 @@ void chat_node::admit(tcp::socket socket) {
   auto newcomer = std::make_shared<chat::chat_session>(
       std::move(socket), room_, next_user_id(), settings_.limits,
       [this](chat::chat_session& author, const chat::message& line) { publish(author, line); });
-  // TODO step 6: with --history and Redis there, a newcomer gets the room's last lines before
-  //              any live one (welcome_with_history()), while every other client goes on being
-  //              served; with Redis away it is welcomed at once, without history. (tests: "a
-  //              newcomer gets the last lines first, then live ones", "a newcomer joining
-  //              mid-conversation misses nothing and sees nothing twice"; README: Step 6)
+  // TODO step 6: with --history and both Redis connections up, a newcomer gets the room's last
+  //              lines before any live one (the newcomer's own coroutine below), while every
+  //              other client goes on being served; with either connection down it is welcomed
+  //              at once, without history. (tests: "a newcomer gets the last lines first, then
+  //              live ones", "a newcomer joining mid-conversation misses nothing and sees
+  //              nothing twice"; README: Step 6)
   newcomer->start(welcome_);  // sockets.push(socket); socket.write(... " : welcome ...")
 }
 
@@ -183,9 +189,12 @@ std::string chat_node::next_user_id() {
 awaitable<void> chat_node::welcome_with_history(std::shared_ptr<chat::chat_session> newcomer) {
   // TODO step 6: the README's "what must hold" (Step 6): the welcome, then the room's last
   //              --history lines, then live ones; no line is missed or seen twice at the join.
-  //              Without a history (Redis failed us), say so and welcome it all the same.
-  //              (tests: "a newcomer gets the last lines first, then live ones", "a newcomer
-  //              joining mid-conversation misses nothing and sees nothing twice")
+  //              If the history cannot be read (the publisher lost Redis, or Redis answered
+  //              with an error), stderr says so and the newcomer is welcomed all the same,
+  //              with live lines only. If its marker never comes (the subscriber lost Redis, or
+  //              5 s passed), it joins with the history it got. (tests: "a newcomer gets the
+  //              last lines first, then live ones", "a newcomer joining mid-conversation misses
+  //              nothing and sees nothing twice"; README: Step 6)
   newcomer->start(welcome_);
   co_return;
 }
