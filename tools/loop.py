@@ -73,8 +73,6 @@ def configure(folder=BUILD, preset="default", *extra):
 
 
 def build(targets, log_path=None):
-    """Installs what building needs, configures, builds `targets` (everything if none). With
-    `log_path`, the compiler's output goes there. True if it built."""
     install_packages(["tools", "build"], "to build and test")
     configure()
     if not targets:
@@ -794,7 +792,7 @@ LIST_BEGIN, LIST_END = "<!-- tests:begin -->", "<!-- tests:end -->"
 
 def cmd_test_list(args):
     """Prints, writes into (--write) or checks (--check) each lesson README's list of its tests,
-    between the tests:begin/end markers (placed at the end of its Steps section the first time)."""
+    between the tests:begin/end markers."""
     drifted = []
     for folder in args.lessons or lessons_with_tests():
         binary = built(args.build, "tests", folder, f"test_{folder[:2]}")
@@ -810,13 +808,11 @@ def cmd_test_list(args):
         block = "\n".join(lines + [LIST_END])
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
         current = open(readme).read()
-        if LIST_BEGIN in current and LIST_END in current:
-            head, rest = current.split(LIST_BEGIN, 1)
-            updated = head + block + rest.split(LIST_END, 1)[1]
-        else:
-            steps = re.search(r"^## Steps\b.*?(?=^## |\Z)", current, re.S | re.M)
-            at = steps.end() if steps else len(current)
-            updated = current[:at].rstrip("\n") + "\n\n" + block + "\n\n" + current[at:]
+        if LIST_BEGIN not in current or LIST_END not in current:
+            die(f"lessons/{folder}/README.md has no {LIST_BEGIN} ... {LIST_END}: put the two "
+                "lines where the list goes (the end of its Steps section)")
+        head, rest = current.split(LIST_BEGIN, 1)
+        updated = head + block + rest.split(LIST_END, 1)[1]
         if args.write and updated != current:
             open(readme, "w").write(updated)
             print(f"  wrote the test list into lessons/{folder}/README.md")
@@ -998,8 +994,6 @@ def cmd_slides(args):
 
 
 def cmd_compare(args):
-    """The Node.js originals against our C++ on the same load (release build in build-release/,
-    or WORKSHOP_RELEASE_BUILD): benchmarks/results/, benchmarks/README.md."""
     release = os.environ.get("WORKSHOP_RELEASE_BUILD") or os.path.join(ROOT, "build-release")
     install_packages(["tools", "build", "libbenchmark-dev", "wrk", "gnuplot-nox"], "./workshop compare")
     ensure_node("reference/node")
@@ -1065,8 +1059,6 @@ def cmd_fuzz(args):
 
 
 def cmd_live(args):
-    """The live system, tools/demo.py: demo (built here first, unless --no-build); top and drill
-    act on a running demo."""
     if args.command == "demo":
         install_packages(["netcat-openbsd"], "to join the demo with nc")
         if "--no-build" not in args.rest:
@@ -1090,8 +1082,6 @@ HELP_TAIL = "For CI and authors (python3 tools/loop.py ...): variant, manifest -
 
 
 def parser():
-    """The commands, and ./workshop help made from the same table: (usage, what it does) for
-    each one a student or an instructor uses; CI's commands have none."""
     top = argparse.ArgumentParser(prog="./workshop", add_help=False,
                                   usage="./workshop COMMAND [ARGS] (./workshop help lists them)")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
