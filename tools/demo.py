@@ -33,8 +33,6 @@ PROXY_FLAGS = ["--rest-ms", "1000",  # a dead backend is rested 1 s, not 5: a dr
 
 
 class Demo:
-    """Starts the system, keeps the state file true, answers the drills, stops it all."""
-
     def __init__(self, log_dir):
         self.log_dir = log_dir
         self.lock = threading.RLock()
@@ -116,7 +114,6 @@ class Demo:
             return {"process": self.entries[name]} if name else {}
 
     def notice_exits(self):
-        """Marks in the state file the processes that ended on their own (a crash)."""
         with self.lock:
             for entry in self.entries.values():
                 program = self.children[entry["name"]]
@@ -128,7 +125,6 @@ class Demo:
                     self.save()
 
     def stop_all(self):
-        """Stops the drills still running, then every process at once, and waits for each."""
         with self.lock:
             self.stopping = True
             for pid in filter(pid_alive, self.drills):
@@ -160,7 +156,6 @@ class Control(socketserver.StreamRequestHandler):
 
 
 def banner(demo, bots):
-    """What runs where, how to join it, watch it and break it (stderr)."""
     servers = [e for e in demo.entries.values() if e["kind"] in ("chat", "node")]
     says = {"redis": "", "chat": f"(distributed_chat --redis 127.0.0.1:{demo.redis_port})",
             "node": "(reference/node/distributed_chat.js, the same channel)",

@@ -25,7 +25,6 @@ BROKEN = []
 
 
 def tell(message):
-    """One line of narration for the audience, on stderr."""
     stamp = time.strftime("%H:%M:%S")
     bold, plain = ("\033[1m", "\033[0m") if sys.stderr.isatty() else ("", "")
     sys.stderr.write(f"{bold}{stamp} drill:{plain} {message}\n")

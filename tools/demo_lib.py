@@ -20,7 +20,6 @@ def state_path():
 
 
 def control_path():
-    """The demo's control socket, beside its state file."""
     return os.path.splitext(state_path())[0] + ".sock"
 
 
@@ -55,7 +54,6 @@ def ask_demo(op, **arguments):
 
 
 def processes(state, *kinds):
-    """The state's processes in start order; only those of `kinds` (redis, chat...) if given."""
     return [p for p in state["processes"] if not kinds or p["kind"] in kinds]
 
 
@@ -90,7 +88,6 @@ class ChatClient:
         return bool(chunk)
 
     def lines(self):
-        """The whole lines received so far, taken from the buffer."""
         *lines, self.buffer = self.buffer.split(b"\n")
         return [line.decode(errors="replace") for line in lines]
 
@@ -105,7 +102,6 @@ class ChatClient:
         return line.decode(errors="replace")
 
     def read_until(self, wanted, timeout=5.0):
-        """Reads lines until the line `wanted`: (whether it came, the lines read)."""
         deadline, seen = time.monotonic() + timeout, []
         while (line := self.read_line(max(0.0, deadline - time.monotonic()))) is not None:
             seen.append(line)
@@ -114,7 +110,6 @@ class ChatClient:
         return False, seen
 
     def read_all(self, quiet=0.3):
-        """Every line that arrives until the connection is quiet for `quiet` s."""
         lines = []
         while (line := self.read_line(quiet)) is not None:
             lines.append(line)
@@ -125,7 +120,6 @@ class ChatClient:
 
 
 def wait_for_log(path, text, since=0, timeout=10.0):
-    """True once `text` appears in the file `path` after byte `since`, within `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -143,7 +137,6 @@ TICKS, PAGE = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
 
 
 def cpu_and_memory(pid):
-    """(CPU seconds so far, resident bytes) of a running `pid`, or None."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
@@ -176,7 +169,6 @@ def connections():
 
 
 def run(*argv, stdin=None, check=True):
-    """Runs a command; its stderr is the RuntimeError's message when it fails."""
     done = subprocess.run(argv, input=stdin, capture_output=True, text=True)
     if check and done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip() or done.returncode}")

@@ -57,7 +57,6 @@ class LogWatch:
         self.queueing = False
 
     def read_new(self):
-        """The notable lines written since the last call."""
         try:
             with open(self.path, "rb") as log:
                 log.seek(self.position)
@@ -137,7 +136,6 @@ class Top:
             return "Redis away"
 
     def sample(self):
-        """What the processes and their connections have used and done so far."""
         return {"time": time.monotonic(), "connections": connections(),
                 "processes": {p["name"]: cpu_and_memory(p["pid"])
                               for p in self.state["processes"] if p["running"]}}
@@ -200,7 +198,6 @@ class Top:
 
     @staticmethod
     def usage(name, before, after, elapsed):
-        """(CPU %, resident bytes) of process `name` over the interval."""
         first, last = before["processes"].get(name), after["processes"].get(name)
         if first is None or last is None:
             return 0.0, 0

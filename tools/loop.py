@@ -48,7 +48,6 @@ def shown(path):
 
 
 def run(command, **options):
-    """Runs `command` in ROOT; a failure ends this tool with its status."""
     subprocess.run(command, cwd=ROOT, check=True, **options)
 
 
@@ -74,8 +73,6 @@ def configure(folder=BUILD, preset="default", *extra):
 
 
 def build(targets, log_path=None):
-    """Installs what building needs, configures, builds `targets` (everything if none). With
-    `log_path`, the compiler's output goes there. True if it built."""
     install_packages(["tools", "build"], "to build and test")
     configure()
     if not targets:
@@ -85,8 +82,6 @@ def build(targets, log_path=None):
 
 
 def logged(command, log_path):
-    """Runs `command` in ROOT, its output into the file `log_path`: (whether it succeeded, the
-    output)."""
     with open(log_path, "w") as log:
         ok = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode == 0
     with open(log_path, errors="replace") as log:
@@ -156,10 +151,6 @@ def program_in(folder):
     return built(BUILD, "lessons", folder, program_of(folder))
 
 
-def lesson_targets(folder):
-    return [f"lessons_{folder[:2]}_{program_of(folder)}", f"test_{folder[:2]}"]
-
-
 def run_tests(tests, program, spec=None, extra=(), quiet=True):
     """[Case]: the test executable run once against `program` (all, or the cases of `spec`),
     read from its --results file: a JSON line when a case starts and another when it ends
@@ -184,11 +175,6 @@ def run_tests(tests, program, spec=None, extra=(), quiet=True):
     if not cases and not quiet:
         sys.stderr.write(done.stdout + done.stderr)
     return list(cases.values())
-
-
-def run_lesson(folder, spec=None):
-    return run_tests(tests_of(folder), program_in(folder), spec, quiet=False,
-                     extra=["--lesson-readme", f"lessons/{folder}/README.md"])
 
 
 def fingerprint(folder):
@@ -242,20 +228,20 @@ def build_and_test(folder, log_name, spec=None, complete=True, testing=None):
     before = fingerprint(folder)
     log_path = os.path.join(BUILD, log_name)
     os.makedirs(BUILD, exist_ok=True)
-    if not build(lesson_targets(folder), log_path):
+    if not build([f"lessons_{folder[:2]}_{program_of(folder)}", f"test_{folder[:2]}"], log_path):
         save_results(folder, before)
         show_build_errors(log_path, folder)
         return None
     if testing:
         say(testing)
-    cases = run_lesson(folder, spec)
+    cases = run_tests(tests_of(folder), program_in(folder), spec, quiet=False,
+                      extra=["--lesson-readme", f"lessons/{folder}/README.md"])
     if cases:
         save_results(folder, before, cases, complete)
     return cases
 
 
 def by_step(cases):
-    """{step: [cases]} in step order."""
     table = {}
     for case in cases:
         table.setdefault(case.step, []).append(case)
@@ -296,7 +282,6 @@ def print_progress(cases):
 
 
 def print_failure(failing, cases):
-    """The failing case's story, with a few words on the state the lesson failed in."""
     step = failing.about
     mine = [c for c in cases if c.step == step] or [c for c in cases if step in c.steps]
     failing_ones = [c for c in mine if not c.passed]
@@ -351,7 +336,6 @@ def hint_section(sections, step):
 
 
 def print_hint(folder, step, tier, failing_case=None):
-    """Prints tier `tier` (at most the last) of `step`'s hint; returns how many tiers it has."""
     section = hint_section(read_hints(folder), step)
     if not section:
         print(f"  (no hints written for {step_label(step)} yet: read lessons/{folder}/README.md)")
@@ -371,14 +355,6 @@ def print_hint(folder, step, tier, failing_case=None):
     return max(tiers)
 
 
-def tier_seen(folder, step):
-    try:
-        with open(os.path.join(HINTS_SEEN, f"{folder}-step{step}")) as seen:
-            return int(seen.read().strip() or 0)
-    except (OSError, ValueError):
-        return 0
-
-
 # ---- the student's loop ----
 
 
@@ -387,8 +363,6 @@ def step_arg(value):
 
 
 def check_lesson(folder, step=None):
-    """Builds and tests the student's lesson; prints the progress, the first failure, its hint
-    and what next. Returns the exit status (0: the lesson, or the step, passes)."""
     nn = folder[:2]
     if not os.path.exists(os.path.join(ROOT, "tests", folder, "CMakeLists.txt")):
         die(f"lesson {nn} has no tests yet (tests/{folder})")
@@ -492,7 +466,13 @@ def cmd_hint(args):
         sys.stderr.write(f"No hints for {step_label(step)} of lesson {nn}. The steps with hints:\n"
                          + "".join(f"  {s[1]}\n" for s in sections))
         return 2
-    tier = tier_seen(folder, step) + 1 if args.more else 1
+    tier = 1
+    if args.more:
+        try:
+            with open(os.path.join(HINTS_SEEN, f"{folder}-step{step}")) as seen:
+                tier = int(seen.read().strip() or 0) + 1
+        except (OSError, ValueError):
+            tier = 1
     tiers = print_hint(folder, step, tier, failing if failing and failing.about == step else None)
     print(f"  More: ./workshop hint {nn} {step} --more" if tier < tiers else
           f"  That is the last tier. The reference: solutions/{folder}/")
@@ -604,7 +584,6 @@ def cmd_list(args):
 
 
 def hunts_of(folder):
-    """{mistake: (patch path, step, what the mistake is)}, in the manifest's order."""
     return {name: (os.path.join(ROOT, "tests", "mutants", folder, name + ".patch"), hunt["step"],
                    hunt["mistake"]) for name, hunt in manifest(folder).get("hunts", {}).items()}
 
@@ -811,19 +790,15 @@ def cmd_doctor(args):
 LIST_BEGIN, LIST_END = "<!-- tests:begin -->", "<!-- tests:end -->"
 
 
-def cases_built(folder, build_folder):
-    binary = built(build_folder, "tests", folder, f"test_{folder[:2]}")
-    if not os.path.exists(binary):
-        die(f"{shown(binary)} is not built: ./workshop build test_{folder[:2]}")
-    return [Case(name, tags, False) for name, tags in list_cases(binary)]
-
-
 def cmd_test_list(args):
     """Prints, writes into (--write) or checks (--check) each lesson README's list of its tests,
-    between the tests:begin/end markers (placed at the end of its Steps section the first time)."""
+    between the tests:begin/end markers."""
     drifted = []
     for folder in args.lessons or lessons_with_tests():
-        cases = cases_built(folder, args.build)
+        binary = built(args.build, "tests", folder, f"test_{folder[:2]}")
+        if not os.path.exists(binary):
+            die(f"{shown(binary)} is not built: ./workshop build test_{folder[:2]}")
+        cases = [Case(name, tags, False) for name, tags in list_cases(binary)]
         lines = [LIST_BEGIN, f"The tests, by step: {plural(len(cases), 'test')} (generated from "
                  f"tests/{folder}/ by `python3 tools/loop.py test-list --write`; CI checks it):", ""]
         for step, step_cases in by_step(cases).items():
@@ -833,13 +808,11 @@ def cmd_test_list(args):
         block = "\n".join(lines + [LIST_END])
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
         current = open(readme).read()
-        if LIST_BEGIN in current and LIST_END in current:
-            head, rest = current.split(LIST_BEGIN, 1)
-            updated = head + block + rest.split(LIST_END, 1)[1]
-        else:
-            steps = re.search(r"^## Steps\b.*?(?=^## |\Z)", current, re.S | re.M)
-            at = steps.end() if steps else len(current)
-            updated = current[:at].rstrip("\n") + "\n\n" + block + "\n\n" + current[at:]
+        if LIST_BEGIN not in current or LIST_END not in current:
+            die(f"lessons/{folder}/README.md has no {LIST_BEGIN} ... {LIST_END}: put the two "
+                "lines where the list goes (the end of its Steps section)")
+        head, rest = current.split(LIST_BEGIN, 1)
+        updated = head + block + rest.split(LIST_END, 1)[1]
         if args.write and updated != current:
             open(readme, "w").write(updated)
             print(f"  wrote the test list into lessons/{folder}/README.md")
@@ -1012,7 +985,6 @@ def cmd_run(args):
 
 
 def cmd_slides(args):
-    """The decks (slides/*.md, Marp) into slides/build/: HTML, PDF and a PNG of every slide."""
     os.environ.setdefault("CHROME_PATH", "/usr/bin/chromium")
     if not os.access(os.environ["CHROME_PATH"], os.X_OK):
         install_packages(["chromium"], "the slides' PDF and PNG")
@@ -1022,8 +994,6 @@ def cmd_slides(args):
 
 
 def cmd_compare(args):
-    """The Node.js originals against our C++ on the same load (release build in build-release/,
-    or WORKSHOP_RELEASE_BUILD): benchmarks/results/, benchmarks/README.md."""
     release = os.environ.get("WORKSHOP_RELEASE_BUILD") or os.path.join(ROOT, "build-release")
     install_packages(["tools", "build", "libbenchmark-dev", "wrk", "gnuplot-nox"], "./workshop compare")
     ensure_node("reference/node")
@@ -1089,8 +1059,6 @@ def cmd_fuzz(args):
 
 
 def cmd_live(args):
-    """The live system, tools/demo.py: demo (built here first, unless --no-build); top and drill
-    act on a running demo."""
     if args.command == "demo":
         install_packages(["netcat-openbsd"], "to join the demo with nc")
         if "--no-build" not in args.rest:
@@ -1114,15 +1082,12 @@ HELP_TAIL = "For CI and authors (python3 tools/loop.py ...): variant, manifest -
 
 
 def parser():
-    """The commands, and ./workshop help made from the same table: (usage, what it does) for
-    each one a student or an instructor uses; CI's commands have none."""
     top = argparse.ArgumentParser(prog="./workshop", add_help=False,
                                   usage="./workshop COMMAND [ARGS] (./workshop help lists them)")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
     listed = []
 
     def command(name, handler, shown, *arguments):
-        """`shown`: [(usage, what)] for ./workshop help; `arguments`: (flags, options) each."""
         listed.extend(shown)
         passed_on = arguments[-1:] == (rest,)  # main() passes the rest on, --help included
         sub = commands.add_parser(name, prog=f"./workshop {name}", add_help=not passed_on,
