@@ -27,8 +27,9 @@ using asio::ip::tcp;
 // socket.on('data'): every complete line goes to everyone in the room but its author.
 chat::line_handler broadcast_to_others(chat::chat_room& room) {
   return [&room](chat::chat_session& author, const chat::message& line) {
-    // TODO step 2: the room's broadcast of `line` to everyone but its author. (test: "a line
-    //              from A reaches B and C byte for byte, and never comes back to A")
+    // TODO step 2: each line reaches everyone in the room except its author (Node's loop with
+    //              its continue). (test: "a line from A reaches B and C byte for byte, and never
+    //              comes back to A")
     (void)room;
     (void)author;
     (void)line;
@@ -42,10 +43,10 @@ awaitable<void> listener(tcp::acceptor acceptor, chat::chat_room& room, chat::se
   std::uint64_t next_user_id = 1;
   workshop::client_gate clients{max_clients, "the room is full, try again later\n"};
   while (auto socket = co_await clients.accept(acceptor)) {
-    // TODO step 1: createServer(function(socket){...}) once per client: a chat_session for this
-    //              socket (owned by a std::shared_ptr: its coroutines keep it alive) with the
-    //              room, the next user id, the limits and broadcast_to_others(room) as its line
-    //              handler; start it with the welcome. (test: "each client first gets a line starting with welcome")
+    // TODO step 1: createServer(function(socket){...}): each accepted client becomes a session
+    //              kept alive by its own coroutines, in this room, with an id no other client
+    //              has, whose lines go to everyone else; its first line is the welcome. (test:
+    //              "each client first gets a line starting with welcome")
     (void)room;
     (void)limits;
     (void)welcome;

@@ -5,13 +5,12 @@
 namespace chat {
 
 outbox::verdict outbox::push(const message& line) {
-  // TODO step 5: two limits (README: the slow reader and the stopped one). Refuse, queueing
-  //              nothing, a line that would take bytes_ past hard_bytes_ (over_hard), and one
-  //              that comes once bytes_ has stayed above soft_bytes_ for soft_time_
-  //              (over_soft_too_long); for that, note in above_soft_since_ when bytes_ rose above
-  //              soft_bytes_. (tests: "a client that never reads is dropped past --max-backlog,
-  //              the others go on", "a burst past --max-backlog drops a client at once, even
-  //              with a long --soft-backlog-ms", "a stopped reader is dropped after
+  // TODO step 5: two limits (README: the slow reader and the stopped one). Refuse a line past the
+  //              hard limit, and any line once the backlog has stayed above the soft limit for the
+  //              soft time, counted from when it rose above; a refused line is not queued, and the
+  //              verdict says which limit refused it. (tests: "a client that never reads is dropped
+  //              past --max-backlog, the others go on", "a burst past --max-backlog drops a client
+  //              at once, even with a long --soft-backlog-ms", "a stopped reader is dropped after
   //              --soft-backlog-ms past --soft-backlog, not before")
   bytes_ += line->size();
   queued_.push_back(line);  // a copy of the pointer, not of the line

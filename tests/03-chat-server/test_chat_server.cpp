@@ -661,8 +661,8 @@ TEST_CASE("a busy sender's lines reach each reader many to a write, not one or t
     fail("each reader to get at most 1.5 writes a millisecond from a busy sender (one read a "
          "millisecond, many lines a write)",
          figures,
-         "step 6: read a busy sender at most once a millisecond, so its lines gather, and write "
-         "at the end of the event loop's turn");
+         "step 6: read a busy sender at most once a millisecond, so its lines gather in the "
+         "kernel and leave in one read, one write a reader");
   }
 }
 
