@@ -954,7 +954,7 @@ def cmd_test(args):
         ensure_node("reference/node")
         configure()
         os.execv(PYTHON, [PYTHON, os.path.join(ROOT, "reference", "node", "against_node.py"),
-                          "--lessons", *args.lessons])
+                          "--lessons", *[folder[:2] for folder in args.lessons]])
     if not build([]):
         return 1
     edited = shutil.which("git") and not git("rev-parse", "--git-dir", check=False).returncode and (
