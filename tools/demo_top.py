@@ -107,8 +107,9 @@ class Top:
         counts = Counter()
         try:
             if self.subscription is None:
-                self.subscription = redis.Redis(port=self.state["redis_port"], socket_timeout=1,
-                                                client_name="workshop-top").pubsub()
+                # 127.0.0.1, not "localhost": a bare root may have no /etc/hosts to name it.
+                self.subscription = redis.Redis(host="127.0.0.1", port=self.state["redis_port"],
+                                                socket_timeout=1, client_name="workshop-top").pubsub()
                 self.subscription.subscribe(self.state["channel"])
             while (message := self.subscription.get_message()) is not None:
                 if message["type"] != "message":
@@ -129,7 +130,7 @@ class Top:
 
     def listeners(self):
         try:
-            client = redis.Redis(port=self.state["redis_port"], socket_timeout=1)
+            client = redis.Redis(host="127.0.0.1", port=self.state["redis_port"], socket_timeout=1)
             count = client.pubsub_numsub(self.state["channel"])[0][1]
             return f"{count - (self.subscription is not None)} servers subscribed"  # not top
         except redis.RedisError:
