@@ -26,22 +26,18 @@ inline void add_node_flags(CLI::App& app, node_settings& settings) {
         return redis::parse_address(text) ? std::string{}
                                           : std::string{"expected HOST:PORT or redis://..."};
       });
-  app.add_option_function<std::int64_t>(
-         "--redis-ping-ms",
-         [&settings](std::int64_t ms) {
-           settings.redis_check.interval = std::chrono::milliseconds{ms};
-         },
-         "PING Redis after this long without a word from it")
-      ->default_str(std::to_string(settings.redis_check.interval.count()))
-      ->check(CLI::PositiveNumber);
-  app.add_option_function<std::int64_t>(
-         "--redis-timeout-ms",
-         [&settings](std::int64_t ms) {
-           settings.redis_check.deadline = std::chrono::milliseconds{ms};
-         },
-         "No reply to that PING within this: the connection is dropped and made again")
-      ->default_str(std::to_string(settings.redis_check.deadline.count()))
-      ->check(CLI::PositiveNumber);
+  // A duration flag in milliseconds, written into `field` when given.
+  const auto add_milliseconds = [&app](const char* name, std::chrono::milliseconds& field,
+                                       const char* what) {
+    app.add_option_function<std::int64_t>(
+           name, [&field](std::int64_t ms) { field = std::chrono::milliseconds{ms}; }, what)
+        ->default_str(std::to_string(field.count()))
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));  // a day at most
+  };
+  add_milliseconds("--redis-ping-ms", settings.redis_check.interval,
+                   "PING Redis after this long without a word from it");
+  add_milliseconds("--redis-timeout-ms", settings.redis_check.deadline,
+                   "No reply to that PING within this: the connection is dropped and made again");
   app.add_option("--channel", settings.channel, "Redis channel the servers share")
       ->capture_default_str();
   app.add_option("--history", settings.history, "Lines a newcomer gets first (0: none)")

@@ -115,7 +115,7 @@ chat_session::chat_session(asio::ip::tcp::socket socket, chat_room& room, std::s
   // only reads acknowledges late (delayed ACK, up to 40 ms): a burst would stall that long.
   std::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay{true}, ignored);
-  // Non-blocking: deliver() may try a write at once, and it must return rather than wait.
+  // Non-blocking: flush() writes at once (step 6), and must return rather than wait.
   socket_.non_blocking(true, ignored);
 }
 
