@@ -320,7 +320,7 @@ def wrk_figures(server_pids, seconds, connections, port):
 SIZES = {
     "full": {"runs": 5, "hello_clients": 10000, "idle_clients": 10000, "wrk_seconds": 10,
              "connect_seconds": 5,
-             "chat": [(1, 100, 10000), (1, 1000, 1000), (10, 200, 1000)],
+             "chat": [(1, 100, 50000), (1, 1000, 5000), (10, 200, 4000)],
              "proxy_seconds": 5, "paced_lines": 2000, "fast_paced_lines": 20000},
     "quick": {"runs": 3, "hello_clients": 2000, "idle_clients": 10000, "wrk_seconds": 3,
               "connect_seconds": 2,
