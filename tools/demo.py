@@ -21,15 +21,26 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wslib import ROOT, Program, Redis, die, ensure_node, pid_alive, say  # noqa: E402
-from demo_lib import control_path, load_state, state_path  # noqa: E402
+from demo_lib import CONTROL, STATE, load_state, new_lines  # noqa: E402
 
 BUILD = os.environ.get("WORKSHOP_BUILD") or os.path.join(ROOT, "build")
 PROGRAMS = {"chat": "solutions/04-distributed-chat/distributed_chat",
             "proxy": "solutions/05-reverse-proxy/reverse_proxy", "bot": "tools/chat_bot/chat_bot"}
-NODE_CHAT = os.path.join(ROOT, "reference", "node", "distributed_chat.js")
 CHANNEL = "chat channel"  # distributed_chat's and distributed_chat.js's default
 PROXY_FLAGS = ["--rest-ms", "1000",  # a dead backend is rested 1 s, not 5: a drill sees it return
                "--connect-timeout-ms", "500"]
+SAYS = {"redis": "", "chat": "(distributed_chat --redis 127.0.0.1:{redis_port})",
+        "node": "(reference/node/distributed_chat.js, the same channel)",
+        "proxy": "(reverse_proxy, round robin over the {servers})"}
+HOW_TO = """
+    join the chat:            nc 127.0.0.1 {proxy_port}      (in two terminals: each lands on \
+the next server)
+    or a server directly:     nc 127.0.0.1 {first_port}
+    watch it live:            ./workshop top      (in another terminal)
+    break it:                 ./workshop drill redis|server|slow-client|flood|partition|latency
+
+    the proxy's log follows: one line per connection, naming the server it chose
+"""
 
 
 class Demo:
@@ -44,13 +55,12 @@ class Demo:
 
     def save(self):
         """Replaces the state file at once (write, then rename): a reader never sees half of it."""
-        state = {"pid": os.getpid(), "root": ROOT, "log_dir": self.log_dir, "channel": CHANNEL,
+        state = {"pid": os.getpid(), "log_dir": self.log_dir, "channel": CHANNEL,
                  "redis_port": self.redis_port, "proxy_port": self.proxy_port,
-                 "control": control_path(), "drills": sorted(self.drills),
                  "processes": list(self.entries.values())}
-        with open(f"{state_path()}.tmp", "w") as file:
+        with open(f"{STATE}.tmp", "w") as file:
             json.dump(state, file, indent=2)
-        os.replace(f"{state_path()}.tmp", state_path())
+        os.replace(f"{STATE}.tmp", STATE)
 
     def start(self, name, kind, role, argv=(), port=None, ready=True):
         """Starts a process (again on `port`, when it ran before) and records it."""
@@ -76,12 +86,11 @@ class Demo:
                 "--redis", f"127.0.0.1:{self.redis_port}"]
         servers = [self.start(f"chat{i}", "chat", f"chat server {i}", chat) for i in (1, 2, 3)]
         if with_node:
-            node = ["node", NODE_CHAT] + chat[1:]
-            servers.append(self.start("node", "node", "Node.js server", node))
+            node = ["node", os.path.join(ROOT, "reference", "node", "distributed_chat.js")]
+            servers.append(self.start("node", "node", "Node.js server", node + chat[1:]))
         backends = [arg for server in servers for arg in ("--backend", f"127.0.0.1:{server.port}")]
-        self.proxy_port = self.start("proxy", "proxy", "reverse proxy",
-                                     [os.path.join(BUILD, PROGRAMS["proxy"]), "--port", str(port),
-                                      *PROXY_FLAGS, *backends]).port
+        proxy = [os.path.join(BUILD, PROGRAMS["proxy"]), "--port", str(port), *PROXY_FLAGS]
+        self.proxy_port = self.start("proxy", "proxy", "reverse proxy", proxy + backends).port
         for i in range(1, bots + 1):
             self.start(f"bot{i}", "bot", f"chat bot {i}", ready=False,
                        argv=[os.path.join(BUILD, PROGRAMS["bot"]), "--name", f"bot{i}",
@@ -90,38 +99,37 @@ class Demo:
 
     def answer(self, op, name=None, how="term", pid=None, ends=False):
         """Does what a drill asks through the control socket: stop or start a process, or note
-        that a drill begins or ends; returns the answer (a dict)."""
+        that a drill begins or ends."""
         with self.lock:
             if self.stopping:
                 raise ValueError("the demo is stopping")
             if op == "drill":
                 (self.drills.discard if ends else self.drills.add)(int(pid))
-            elif op in ("stop", "start") and name in self.entries:
-                entry, program = self.entries[name], self.children[name]
-                if op == "start" and program.alive():
-                    raise ValueError(f"{name} runs already (pid {entry['pid']})")
-                if op == "stop" and not program.alive():
-                    raise ValueError(f"{name} is not running")
-                if op == "start":
-                    self.start(name, entry["kind"], entry["role"], entry["argv"], entry["port"])
-                else:
-                    if how == "kill":
-                        program.process.kill()
-                    entry.update({"running": False, "exit": program.stop(), "stopped": time.time()})
-            else:
+            elif op not in ("stop", "start") or name not in self.entries:
                 raise ValueError(f"unknown request {op!r} {name or ''}")
+            elif op == "start":
+                entry = self.entries[name]
+                if self.children[name].alive():
+                    raise ValueError(f"{name} runs already (pid {entry['pid']})")
+                self.start(name, entry["kind"], entry["role"], entry["argv"], entry["port"])
+            else:
+                program = self.children[name]
+                if not program.alive():
+                    raise ValueError(f"{name} is not running")
+                if how == "kill":
+                    program.process.kill()
+                self.entries[name].update(running=False, exit=program.stop(), stopped=time.time())
             self.save()
             return {"process": self.entries[name]} if name else {}
 
     def notice_exits(self):
         with self.lock:
-            for entry in self.entries.values():
-                program = self.children[entry["name"]]
-                if entry["running"] and not program.alive():
-                    entry.update({"running": False, "exit": program.process.returncode,
-                                  "stopped": time.time()})
-                    say(f"{entry['role']} (pid {entry['pid']}) exited with "
-                        f"{program.process.returncode} (its log: {entry['log']})")
+            for name, entry in self.entries.items():
+                code = self.children[name].process.poll()
+                if entry["running"] and code is not None:
+                    entry.update(running=False, exit=code, stopped=time.time())
+                    say(f"{entry['role']} (pid {entry['pid']}) exited with {code} "
+                        f"(its log: {entry['log']})")
                     self.save()
 
     def stop_all(self):
@@ -137,11 +145,32 @@ class Demo:
                 program.process.send_signal(signal.SIGTERM)
             for program in running:
                 program.stop()  # waits; SIGKILL after 5 s
-            for path in (state_path(), control_path()):
+            for path in (STATE, CONTROL):
                 if os.path.exists(path):
                     os.unlink(path)
         say(f"demo stopped: all {len(running)} processes it still ran are gone "
             f"(logs: {self.log_dir})")
+
+    def banner(self, bots):
+        servers = [e for e in self.entries.values() if e["kind"] in ("chat", "node")]
+        lines = [f"    {e['role']:<26}127.0.0.1:{e['port']:<6}  " + SAYS[e["kind"]].format(
+                     redis_port=self.redis_port, servers=len(servers))
+                 for e in self.entries.values() if e["kind"] != "bot"]
+        if bots:
+            lines.append(f"    {bots} chat bot(s)            chatting through the proxy (chat_bot)")
+        sys.stderr.write("\n".join(line.rstrip() for line in lines) + "\n" + HOW_TO.format(
+            proxy_port=self.proxy_port, first_port=servers[0]["port"]))
+
+    def follow_proxy_log(self):
+        """Copies the proxy's log to stderr as it grows, until the proxy ends; notices meanwhile
+        the processes that end on their own."""
+        position = 0
+        while self.entries["proxy"]["running"]:
+            lines, position = new_lines(self.children["proxy"].log_path, position)
+            sys.stderr.write("".join(line + "\n" for line in lines))
+            sys.stderr.flush()
+            self.notice_exits()
+            time.sleep(0.2)
 
 
 class Control(socketserver.StreamRequestHandler):
@@ -153,43 +182,6 @@ class Control(socketserver.StreamRequestHandler):
         except Exception as error:  # the drill hears why; the demo goes on
             reply = {"error": str(error)}
         self.wfile.write((json.dumps(reply) + "\n").encode())
-
-
-def banner(demo, bots):
-    servers = [e for e in demo.entries.values() if e["kind"] in ("chat", "node")]
-    says = {"redis": "", "chat": f"(distributed_chat --redis 127.0.0.1:{demo.redis_port})",
-            "node": "(reference/node/distributed_chat.js, the same channel)",
-            "proxy": f"(reverse_proxy, round robin over the {len(servers)})"}
-    lines = [f"    {e['role']:<26}127.0.0.1:{e['port']:<6}  {says[e['kind']]}".rstrip()
-             for e in demo.entries.values() if e["kind"] != "bot"]
-    if bots:
-        lines.append(f"    {bots} chat bot(s)            chatting through the proxy (chat_bot)")
-    lines += ["",
-              f"    join the chat:            nc 127.0.0.1 {demo.proxy_port}      "
-              "(in two terminals: each lands on the next server)",
-              f"    or a server directly:     nc 127.0.0.1 {servers[0]['port']}",
-              "    watch it live:            ./workshop top      (in another terminal)",
-              "    break it:                 ./workshop drill redis|server|slow-client|flood|"
-              "partition|latency",
-              "", "    the proxy's log follows: one line per connection, naming the server it "
-              "chose"]
-    sys.stderr.write("\n".join(lines) + "\n")
-
-
-def follow_proxy_log(demo):
-    """Copies the proxy's log to stderr as it grows, until the proxy ends; notices meanwhile the
-    processes that end on their own."""
-    position = 0
-    while demo.entries["proxy"]["running"]:
-        with open(demo.children["proxy"].log_path, "rb") as log:
-            log.seek(position)
-            data = log.read()
-        end = data.rfind(b"\n") + 1  # whole lines only
-        sys.stderr.buffer.write(data[:end])
-        sys.stderr.flush()
-        position += end
-        demo.notice_exits()
-        time.sleep(0.2)
 
 
 def cmd_demo(argv):
@@ -209,14 +201,14 @@ def cmd_demo(argv):
             die(f"{os.path.join(BUILD, program)} is missing: run ./workshop demo (it builds)")
     other = load_state(required=False)
     if other is not None:
-        die(f"a demo runs already (pid {other['pid']}, state in {state_path()}): "
+        die(f"a demo runs already (pid {other['pid']}, state in {STATE}): "
             "stop it first (Ctrl-C in its terminal)")
 
     demo = Demo(tempfile.mkdtemp(prefix="workshop-demo.", dir=os.environ.get("TMPDIR", "/tmp")))
-    os.makedirs(os.path.dirname(state_path()), exist_ok=True)
-    if os.path.exists(control_path()):
-        os.unlink(control_path())  # left by a demo that was killed outright
-    control = socketserver.ThreadingUnixStreamServer(control_path(), Control)
+    os.makedirs(os.path.dirname(STATE), exist_ok=True)
+    if os.path.exists(CONTROL):
+        os.unlink(CONTROL)  # left by a demo that was killed outright
+    control = socketserver.ThreadingUnixStreamServer(CONTROL, Control)
     control.daemon_threads, control.demo = True, demo
     for number in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, even where a shell ignored it
         signal.signal(number, signal.default_int_handler)
@@ -227,14 +219,14 @@ def cmd_demo(argv):
             die(str(error))
         threading.Thread(target=control.serve_forever, daemon=True).start()
         say(f"the demo runs (Ctrl-C stops all of it; logs in {demo.log_dir}):")
-        banner(demo, options.bots)
+        demo.banner(options.bots)
         print(f"listening on 127.0.0.1:{demo.proxy_port}", flush=True)  # the ready line
-        follow_proxy_log(demo)
+        demo.follow_proxy_log()
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for number in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the cleanup
+            signal.signal(number, signal.SIG_IGN)
         control.server_close()
         demo.stop_all()
 

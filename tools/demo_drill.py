@@ -8,7 +8,6 @@ drill process, gone when it ends.
 """
 import argparse
 import os
-import selectors
 import shutil
 import signal
 import statistics
@@ -17,17 +16,34 @@ import threading
 import time
 from collections import Counter
 
-from demo_lib import (ChatClient, ask_demo, connections, cpu_and_memory, load_state, processes,
-                      run, wait_for_log)
+from demo_lib import (ChatClient, ask_demo, connections, cpu_and_memory, load_state, new_lines,
+                      processes, run, wait_for_log)
 from wslib import die
 
 BROKEN = []
+# Server 1's connections to Redis lose every packet, both ways, and so does any new connection
+# to Redis (server 1's reconnections; top's look at Redis too, meanwhile).
+PARTITION = """table inet workshop_partition {{
+  chain output {{
+    type filter hook output priority 0;
+    tcp dport {redis} tcp sport {{ {ports} }} drop
+    tcp sport {redis} tcp dport {{ {ports} }} drop
+    tcp dport {redis} tcp flags & (syn | ack) == syn drop
+  }}
+}}
+"""
+# Only Redis's packets go through netem: the 4th band of a prio queue, where the filters put them.
+NETEM = ["qdisc add dev lo root handle 1: prio bands 4 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1",
+         "qdisc add dev lo parent 1:4 handle 40: netem delay {delay}ms {jitter:g}ms loss {loss}%",
+         "filter add dev lo parent 1: protocol ip prio 1 u32 match ip dport {redis} 0xffff "
+         "flowid 1:4",
+         "filter add dev lo parent 1: protocol ip prio 1 u32 match ip sport {redis} 0xffff "
+         "flowid 1:4"]
 
 
 def tell(message):
-    stamp = time.strftime("%H:%M:%S")
     bold, plain = ("\033[1m", "\033[0m") if sys.stderr.isatty() else ("", "")
-    sys.stderr.write(f"{bold}{stamp} drill:{plain} {message}\n")
+    sys.stderr.write(f"{bold}{time.strftime('%H:%M:%S')} drill:{plain} {message}\n")
     sys.stderr.flush()
 
 
@@ -37,6 +53,11 @@ def promise(holds, kept, broken):
     if not holds:
         BROKEN.append(broken)
     return holds
+
+
+def hears(listener, speaker, line, kept, broken):
+    speaker.send(line)
+    return promise(listener.read_until(line)[0], kept, broken)
 
 
 def server(state, number):
@@ -53,22 +74,30 @@ def role_of(state, node):
     return next((p["role"] for p in processes(state, "chat", "node") if str(p["pid"]) == node), "?")
 
 
+def needs_root_and(tool, package):
+    if os.geteuid() != 0:
+        die("this drill changes the machine's firewall or queues: run it as root "
+            "(sudo ./workshop drill ...), or see tests/system/ for the same on namespaces")
+    if shutil.which(tool) is None:
+        die(f"this drill needs {tool}: apt-get install {package}")
+
+
 def room(state, moment):
     """A and C on chat server 1, B on chat server 2; the room works before `moment`."""
     first, second = server(state, 1), server(state, 2)
     a, c, b = ChatClient(first["port"]), ChatClient(first["port"]), ChatClient(second["port"])
     tell(f"A and C are clients of chat server 1 (:{first['port']}), B of chat server 2 "
          f"(:{second['port']})")
-    a.send(f"A: before {moment}")
-    promise(b.read_until(f"A: before {moment}")[0], "B (server 2) hears A (server 1)",
-            f"B did not hear A before {moment}")
+    hears(b, a, f"A: before {moment}", "B (server 2) hears A (server 1)",
+          f"B did not hear A before {moment}")
     c.read_until(f"A: before {moment}")
     return a, b, c
 
 
-def room_after(a, b, c, said, moment, since):
-    """After `moment`: B and C get A's lines said during it, in order (or A is told they were
-    not delivered), A none of its own, and the room works both ways again."""
+def room_after(a, b, c, said, moment):
+    """Once `moment` ended: B and C get A's lines said during it, in order (or A is told they
+    were not delivered), A none of its own, and the room works both ways again."""
+    since = time.monotonic()
     heard, lines_b = b.read_until(said[-1], timeout=10)
     lines_b = [line for line in lines_b if line.startswith("A: ")]  # others may talk too
     told_a = a.read_all(0.3)
@@ -83,9 +112,8 @@ def room_after(a, b, c, said, moment, since):
     promise(heard_c == said, "C, on A's own server, got them too", f"C got {heard_c}, not {said}")
     promise(not [line for line in told_a if line.startswith("A: ")],
             "A heard none of its own lines back", f"A heard its own lines: {told_a}")
-    b.send(f"B: after {moment}")
-    promise(a.read_until(f"B: after {moment}")[0], "A and B talk again, with the same connections",
-            f"A did not hear B after {moment}")
+    hears(a, b, f"B: after {moment}", "A and B talk again, with the same connections",
+          f"A did not hear B after {moment}")
 
 
 def drill_redis(options):
@@ -109,7 +137,43 @@ def drill_redis(options):
     started = ask_demo("start", name="redis")["process"]
     tell(f"Redis is back (pid {started['pid']}, the same port); the servers reconnect "
          "(backoff 100 ms doubling to 1 s) and publish their queues")
-    room_after(a, b, c, said, "the outage", time.monotonic())
+    room_after(a, b, c, said, "the outage")
+
+
+def drill_partition(options):
+    needs_root_and("nft", "nftables")
+    state = load_state()
+    first, redis = server(state, 1), state["redis_port"]
+    ports = ", ".join(str(c["local"]) for c in sorted(connections(), key=lambda c: c["local"])
+                      if c["pid"] == first["pid"] and c["peer"] == redis)
+    if not ports:
+        die("chat server 1 has no connection to Redis right now: is it a distributed_chat?")
+    a, b, c = room(state, "the partition")
+    since = os.path.getsize(first["log"])
+    run("nft", "-f", "-", stdin=PARTITION.format(redis=redis, ports=ports))
+    cut_at = time.monotonic()
+    try:
+        tell(f"PARTITION: every packet between chat server 1 (its ports {ports}) and Redis "
+             f"(:{redis}) is dropped: no FIN, no reset, nothing. Both ends still think the "
+             "connection is up.")
+        said = [f"A: said during the partition #{i}" for i in range(1, 4)]
+        a.send(said[0])
+        tell("A speaks; server 1 publishes into the void and waits for a reply that cannot come")
+        promise(wait_for_log(first["log"], "redis: no answer", since),
+                f"server 1 noticed the silence after {time.monotonic() - cut_at:.1f} s (a PING "
+                "after --redis-ping-ms of quiet, no answer within --redis-timeout-ms) and "
+                "reconnects, in vain for now",
+                "server 1 never said on stderr that Redis stopped answering")
+        for line in said[1:]:
+            a.send(line)
+        b.send("B: said while server 1 is cut off")
+        tell("B (server 2, still in touch) speaks too: server 1 is not subscribed, and pub/sub "
+             "keeps nothing for an absent subscriber, so A and C will never hear it")
+        time.sleep(max(0.0, options.seconds - (time.monotonic() - cut_at)))
+    finally:
+        run("nft", "delete", "table", "inet", "workshop_partition", check=False)
+    tell(f"HEALED after {time.monotonic() - cut_at:.0f} s: the firewall rule is gone")
+    room_after(a, b, c, said, "the partition")
 
 
 def drill_server(options):
@@ -125,10 +189,9 @@ def drill_server(options):
     tell(f"{victim['role']} killed (SIGKILL, pid {killed['pid']})")
     promise(v.read_line(2) is None and v.closed, "V sees its connection close",
             "V's connection stayed open")
-    x.send("X: is anyone still there?")
-    promise(y.read_until("X: is anyone still there?")[0],
-            "X and Y, on the other servers, go on chatting: nothing lost there",
-            "Y did not hear X after the kill")
+    hears(y, x, "X: is anyone still there?",
+          "X and Y, on the other servers, go on chatting: nothing lost there",
+          "Y did not hear X after the kill")
     landed = [role_of(state, ChatClient(state["proxy_port"]).node)
               for _ in range(2 * len(others) + 2)]
     promise(victim["role"] not in landed and "?" not in landed,
@@ -141,15 +204,13 @@ def drill_server(options):
     deadline, back = time.monotonic() + 10, None
     while back is None and time.monotonic() < deadline:
         client = ChatClient(state["proxy_port"])
-        if client.node == str(started["pid"]):
-            back = client
+        back = client if client.node == str(started["pid"]) else None
         time.sleep(0.2)  # also: its subscription is made right after its ready line
     if promise(back is not None,
                f"the proxy puts it back in rotation: a new client landed on {victim['role']}",
                "no new client reached the restarted server in 10 s"):
-        back.send("R: I am back")
-        promise(x.read_until("R: I am back")[0], "and the restarted server is in the room again",
-                "X did not hear the client of the restarted server")
+        hears(x, back, "R: I am back", "and the restarted server is in the room again",
+              "X did not hear the client of the restarted server")
 
 
 def drill_slow_client(options):
@@ -159,8 +220,7 @@ def drill_slow_client(options):
     witness, talker = ChatClient(first["port"]), ChatClient(second["port"])
     tell(f"S, a client of chat server 1 (:{first['port']}), stops reading; W, on the same server, "
          f"reads everything; T, on chat server 2, talks at about {options.rate} kB/s")
-    log = open(first["log"], "rb")
-    log.seek(0, os.SEEK_END)
+    position = os.path.getsize(first["log"])  # what it logs from now on
     heard = []  # (line number, seconds from T's send to W), as W reads them
 
     def read_witness():
@@ -177,8 +237,9 @@ def drill_slow_client(options):
             sent += 1
             talker.send(f"T: {sent} {time.time():.6f} {'x' * 1000}")
         time.sleep(0.1)
-        dropped = next((line for line in log.read().decode(errors="replace").splitlines()
-                        if "dropping client" in line and "backlog" in line), None)
+        lines, position = new_lines(first["log"], position)
+        dropped = next((line for line in lines if "dropping client" in line and "backlog" in line),
+                       None)
         if time.monotonic() >= next_report:
             next_report += 1
             unsent = max((c["sendq"] for c in connections() if c["local"] == first["port"]),
@@ -201,31 +262,21 @@ def drill_slow_client(options):
             "said", f"W got {len(heard)} of {sent} lines")
 
 
+def flood_heard(clients):
+    """The flood's lines the clients received since the last call (bots and people may be
+    talking in the room too)."""
+    for client in clients:
+        while client.receive(0):
+            pass
+    return sum(line.startswith("flood ") for client in clients for line in client.lines())
+
+
 def drill_flood(options):
     state = load_state()
     started = time.monotonic()
     clients = [ChatClient(state["proxy_port"], welcome=False) for _ in range(options.clients)]
-    selector = selectors.DefaultSelector()
-    for client in clients:
-        selector.register(client.socket, selectors.EVENT_READ, client)
-
-    def pump(seconds):
-        """Reads what arrived within `seconds`; the flood's lines heard (welcomes aside)."""
-        heard = 0
-        for key, _ in selector.select(seconds):
-            client = key.data
-            client.receive(0)
-            if client.closed:
-                selector.unregister(client.socket)  # the server closed it: it hears nothing more
-            if client.welcome is None and b"\n" in client.buffer:
-                client.welcome = client.read_line(0)
-            if client.welcome is not None:  # bots and people may be talking in the room too
-                heard += sum(line.startswith("flood ") for line in client.lines())
-        return heard
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(c.welcome is None and not c.closed for c in clients):
-        pump(0.1)
+    for client in clients:  # all connected already: their welcomes come in parallel
+        client.welcome = client.read_line(max(0.0, started + 10 - time.monotonic()))
     spread = Counter(role_of(state, (c.welcome or "").split(" : ", 1)[0]) for c in clients)
     joined = sum(client.welcome is not None for client in clients)
     promise(joined == len(clients),
@@ -234,19 +285,18 @@ def drill_flood(options):
             f"only {joined} of {len(clients)} clients were welcomed in 10 s")
     tell(f"each says a line every {1 / options.rate:.2f} s for {options.seconds:g} s: watch "
          "./workshop top")
-    sent = heard = 0
-    start = next_tick = time.monotonic()
-    while time.monotonic() - start < options.seconds:
-        if time.monotonic() >= next_tick:
-            for i, client in enumerate(clients):
-                client.send(f"flood {i}: line {sent}")
-                sent += 1
-            next_tick += 1 / options.rate
-        heard += pump(max(0.0, min(next_tick - time.monotonic(), 0.05)))
-    elapsed, expected = time.monotonic() - start, sent * (len(clients) - 1)  # all but its sender
-    deadline = time.monotonic() + 10
+    heard, start = 0, time.monotonic()
+    ticks = max(1, round(options.seconds * options.rate))
+    for tick in range(ticks):
+        for i, client in enumerate(clients):
+            client.send(f"flood {i}: line {tick}")
+        heard += flood_heard(clients)
+        time.sleep(max(0.0, start + (tick + 1) / options.rate - time.monotonic()))
+    sent, elapsed = ticks * len(clients), time.monotonic() - start
+    expected, deadline = sent * (len(clients) - 1), time.monotonic() + 10  # all but its sender
     while heard < expected and time.monotonic() < deadline:
-        heard += pump(0.1)
+        time.sleep(0.1)
+        heard += flood_heard(clients)
     promise(heard == expected,
             f"{sent} lines said ({sent / elapsed:.0f}/s), {heard} delivered: each reached the "
             f"{len(clients) - 1} others, none came back to its sender",
@@ -256,61 +306,9 @@ def drill_flood(options):
     tell(f"the {len(clients)} clients leave")
 
 
-def needs_root_and(tool, package):
-    if os.geteuid() != 0:
-        die("this drill changes the machine's firewall or queues: run it as root "
-            "(sudo ./workshop drill ...), or see tests/system/ for the same on namespaces")
-    if shutil.which(tool) is None:
-        die(f"this drill needs {tool}: apt-get install {package}")
-
-
-def drill_partition(options):
-    needs_root_and("nft", "nftables")
-    state = load_state()
-    first, redis_port = server(state, 1), state["redis_port"]
-    cut = sorted(c["local"] for c in connections()
-                 if c["pid"] == first["pid"] and c["peer"] == redis_port)
-    if not cut:
-        die("chat server 1 has no connection to Redis right now: is it a distributed_chat?")
-    a, b, c = room(state, "the partition")
-    # Server 1's connections to Redis lose every packet, both ways, and so does any new
-    # connection to Redis (server 1's reconnections; top's look at Redis too, meanwhile).
-    ports = ", ".join(map(str, cut))
-    rules = (f"table inet workshop_partition {{\n  chain output {{\n"
-             f"    type filter hook output priority 0;\n"
-             f"    tcp dport {redis_port} tcp sport {{ {ports} }} drop\n"
-             f"    tcp sport {redis_port} tcp dport {{ {ports} }} drop\n"
-             f"    tcp dport {redis_port} tcp flags & (syn | ack) == syn drop\n  }}\n}}\n")
-    since = os.path.getsize(first["log"])
-    run("nft", "-f", "-", stdin=rules)
-    cut_at = time.monotonic()
-    try:
-        tell(f"PARTITION: every packet between chat server 1 (its ports {ports}) and Redis "
-             f"(:{redis_port}) is dropped: no FIN, no reset, nothing. Both ends still think "
-             "the connection is up.")
-        said = [f"A: said during the partition #{i}" for i in range(1, 4)]
-        a.send(said[0])
-        tell("A speaks; server 1 publishes into the void and waits for a reply that cannot come")
-        promise(wait_for_log(first["log"], "redis: no answer", since),
-                f"server 1 noticed the silence after {time.monotonic() - cut_at:.1f} s (a PING "
-                "after --redis-ping-ms of quiet, no answer within --redis-timeout-ms) and "
-                "reconnects, in vain for now",
-                "server 1 never said on stderr that Redis stopped answering")
-        for line in said[1:]:
-            a.send(line)
-        b.send("B: said while server 1 is cut off")
-        tell("B (server 2, still in touch) speaks too: server 1 is not subscribed, and pub/sub "
-             "keeps nothing for an absent subscriber, so A and C will never hear it")
-        time.sleep(max(0.0, options.seconds - (time.monotonic() - cut_at)))
-    finally:
-        run("nft", "delete", "table", "inet", "workshop_partition", check=False)
-    tell(f"HEALED after {time.monotonic() - cut_at:.0f} s: the firewall rule is gone")
-    room_after(a, b, c, said, "the partition", time.monotonic())
-
-
 def one_way(a, b, count, tag):
-    """Milliseconds from A's send until B hears it, for `count` lines, all intact and in order;
-    None if one did not arrive."""
+    """Milliseconds from A's send until B hears it (the median of `count` lines, all intact and
+    in order); None if one did not arrive."""
     times = []
     for i in range(count):
         sent = time.monotonic()
@@ -324,7 +322,7 @@ def one_way(a, b, count, tag):
 def drill_latency(options):
     needs_root_and("tc", "iproute2")
     state = load_state()
-    redis_port = state["redis_port"]
+    redis, delay = state["redis_port"], options.delay
     if "netem" in run("tc", "qdisc", "show", "dev", "lo").stdout:
         die("the loopback has a netem queue already (tc qdisc show dev lo): is another drill "
             "running? (tc qdisc del dev lo root removes it)")
@@ -334,29 +332,22 @@ def drill_latency(options):
     before = one_way(a, b, 20, "before")
     promise(before is not None, f"before: a line takes {before or 0:.1f} ms (median of 20)",
             "lines did not arrive before the drill")
-    # Only Redis's packets go through netem: the 4th band of a prio queue, where filters put them.
     try:
         try:
-            run("tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "prio", "bands", "4",
-                "priomap", *"1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1".split())
-            run("tc", "qdisc", "add", "dev", "lo", "parent", "1:4", "handle", "40:", "netem",
-                "delay", f"{options.delay}ms", f"{options.delay / 5:g}ms",
-                "loss", f"{options.loss}%")
-            for direction in ("dport", "sport"):
-                run("tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio",
-                    "1", "u32", "match", "ip", direction, str(redis_port), "0xffff",
-                    "flowid", "1:4")
+            for command in NETEM:
+                run("tc", *command.format(redis=redis, delay=delay, jitter=delay / 5,
+                                          loss=options.loss).split())
         except RuntimeError as error:
             die(f"this kernel cannot delay the loopback's packets (it needs the prio and netem "
                 f"queueing disciplines): {str(error).rstrip('.')}. The loopback is left as it was.")
-        tell(f"LATENCY: every packet to or from Redis (:{redis_port}) now waits {options.delay} "
-             f"ms (+- {options.delay / 5:g}), and {options.loss}% are lost: {2 * options.delay} "
-             "ms round trips, as between two data centres")
+        tell(f"LATENCY: every packet to or from Redis (:{redis}) now waits {delay} ms "
+             f"(+- {delay / 5:g}), and {options.loss}% are lost: {2 * delay} ms round trips, as "
+             "between two data centres")
         started = time.monotonic()
         during = one_way(a, b, 20, "during")
         promise(during is not None, f"every line arrived, intact and in order: {during or 0:.1f} "
-                f"ms each (median of 20; {2 * options.delay} ms more, for two trips through "
-                "Redis' link); TCP resends what netem drops", "lines went missing under latency")
+                f"ms each (median of 20; {2 * delay} ms more, for two trips through Redis' link); "
+                "TCP resends what netem drops", "lines went missing under latency")
         burst = [f"A: burst #{i} {'y' * 500}" for i in range(200)]
         for line in burst:
             a.send(line)

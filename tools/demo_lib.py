@@ -13,20 +13,15 @@ import time
 
 from wslib import ROOT, die, pid_alive  # noqa: F401  (pid_alive: tests/system too)
 
-
-def state_path():
-    """The demo's state file: .workshop/demo.json, or $WORKSHOP_DEMO_STATE (tests run their own)."""
-    return os.environ.get("WORKSHOP_DEMO_STATE") or os.path.join(ROOT, ".workshop", "demo.json")
-
-
-def control_path():
-    return os.path.splitext(state_path())[0] + ".sock"
+# $WORKSHOP_DEMO_STATE: tests run demos of their own
+STATE = os.environ.get("WORKSHOP_DEMO_STATE") or os.path.join(ROOT, ".workshop", "demo.json")
+CONTROL = os.path.splitext(STATE)[0] + ".sock"
 
 
 def load_state(required=True):
     """The running demo's state (a dict), or None (or exit, when `required`) if none runs."""
     try:
-        with open(state_path()) as file:
+        with open(STATE) as file:
             state = json.load(file)
     except (FileNotFoundError, ValueError):
         state = None
@@ -38,16 +33,15 @@ def load_state(required=True):
 
 
 def ask_demo(op, **arguments):
-    """Asks the running demo to do `op` (stop, start, drill) and returns its answer (a dict);
-    dies with the demo's reason when it refuses."""
+    """The demo's answer to `op` (stop, start, drill); dies with its reason when it refuses."""
     with socket.socket(socket.AF_UNIX) as connection:
         connection.settimeout(30)
         try:
-            connection.connect(control_path())
+            connection.connect(CONTROL)
             connection.sendall((json.dumps(dict(arguments, op=op)) + "\n").encode())
             reply = json.loads(connection.makefile().readline() or '{"error": "no answer"}')
         except OSError as error:
-            die(f"cannot reach the demo's control socket {control_path()}: {error}")
+            die(f"cannot reach the demo's control socket {CONTROL}: {error}")
     if "error" in reply:
         die(f"the demo refused {op}: {reply['error']}")
     return reply
@@ -102,6 +96,7 @@ class ChatClient:
         return line.decode(errors="replace")
 
     def read_until(self, wanted, timeout=5.0):
+        """(whether `wanted` came within `timeout` s, the lines read meanwhile)."""
         deadline, seen = time.monotonic() + timeout, []
         while (line := self.read_line(max(0.0, deadline - time.monotonic()))) is not None:
             seen.append(line)
@@ -119,16 +114,23 @@ class ChatClient:
         self.socket.close()
 
 
+def new_lines(path, position):
+    """The whole lines written to the file `path` after `position`, and the position after them."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(position)
+            data = log.read()
+    except OSError:
+        return [], position
+    end = data.rfind(b"\n") + 1
+    return data[:end].decode(errors="replace").splitlines(), position + end
+
+
 def wait_for_log(path, text, since=0, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with open(path, "rb") as log:
-                log.seek(since)
-                if text.encode() in log.read():
-                    return True
-        except OSError:
-            pass
+        if any(text in line for line in new_lines(path, since)[0]):
+            return True
         time.sleep(0.05)
     return False
 

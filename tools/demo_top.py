@@ -17,7 +17,7 @@ import sys
 import time
 from collections import Counter
 
-from demo_lib import connections, cpu_and_memory, load_state, processes
+from demo_lib import connections, cpu_and_memory, load_state, new_lines, processes
 from wslib import die, install_packages
 
 try:
@@ -40,8 +40,6 @@ REDIS LINK  from its log; Node.js logs nothing: its connections to Redis, counte
 
 
 def size(n):
-    if n is None:
-        return "-"
     for unit in ("B", "kB", "MB", "GB"):
         if abs(n) < 1000 or unit == "GB":
             return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
@@ -57,15 +55,7 @@ class LogWatch:
         self.queueing = False
 
     def read_new(self):
-        try:
-            with open(self.path, "rb") as log:
-                log.seek(self.position)
-                data = log.read()
-        except OSError:
-            return []
-        end = data.rfind(b"\n") + 1
-        self.position += end
-        lines = data[:end].decode(errors="replace").splitlines()
+        lines, self.position = new_lines(self.path, self.position)
         for line in lines:
             role = "subscriber" if "subscriber" in line else "publisher"
             if "redis: connected" in line or "redis: subscribed" in line:
@@ -80,7 +70,7 @@ class LogWatch:
     def link(self):
         if all(self.up.values()):
             return "connected"
-        if not any(up is not None for up in self.up.values()):
+        if all(up is None for up in self.up.values()):
             return "connecting"
         return "DOWN, retrying" + (", queueing lines" if self.queueing else "")
 
@@ -105,33 +95,33 @@ class Top:
         """The lines the channel carried since the last call, credited to the server whose
         client said each (its userId starts with the server's pid): name -> count; "redis": all."""
         counts = Counter()
+        servers = {(f"{p['pid']}-" if p["kind"] == "chat" else str(p["pid"])): p["name"]
+                   for p in processes(self.state, "chat", "node")}  # C++: "PID-...", Node: PID...
         try:
             if self.subscription is None:
-                # 127.0.0.1, not "localhost": a bare root may have no /etc/hosts to name it.
-                self.subscription = redis.Redis(host="127.0.0.1", port=self.state["redis_port"],
-                                                socket_timeout=1, client_name="workshop-top").pubsub()
+                self.subscription = self.redis_client(client_name="workshop-top").pubsub()
                 self.subscription.subscribe(self.state["channel"])
             while (message := self.subscription.get_message()) is not None:
-                if message["type"] != "message":
-                    continue
-                counts["redis"] += 1
-                try:
-                    user = str(json.loads(message["data"]).get("userId", ""))
-                except ValueError:
-                    continue
-                for server in processes(self.state, "chat", "node"):  # C++: "PID-...", Node: PID...
-                    if user.startswith(f"{server['pid']}-" if server["kind"] == "chat"
-                                       else str(server["pid"])):
-                        counts[server["name"]] += 1
-                        break
+                if message["type"] == "message":
+                    counts["redis"] += 1
+                    try:
+                        user = str(json.loads(message["data"]).get("userId", ""))
+                    except ValueError:
+                        continue
+                    counts[next((name for prefix, name in servers.items()
+                                 if user.startswith(prefix)), "elsewhere")] += 1
         except redis.RedisError:
             self.subscription = None  # Redis is away: subscribe again when it is back
         return counts
 
+    def redis_client(self, **options):
+        # 127.0.0.1, not "localhost": a bare root may have no /etc/hosts to name it.
+        return redis.Redis(host="127.0.0.1", port=self.state["redis_port"], socket_timeout=1,
+                           **options)
+
     def listeners(self):
         try:
-            client = redis.Redis(host="127.0.0.1", port=self.state["redis_port"], socket_timeout=1)
-            count = client.pubsub_numsub(self.state["channel"])[0][1]
+            count = self.redis_client().pubsub_numsub(self.state["channel"])[0][1]
             return f"{count - (self.subscription is not None)} servers subscribed"  # not top
         except redis.RedisError:
             return "Redis away"
@@ -158,7 +148,19 @@ class Top:
     def frame(self, before, after, lines):
         elapsed = after["time"] - before["time"]
         ours = {c["local"] for c in after["connections"] if c["pid"] == os.getpid()}
-        sent_before = {(c["local"], c["peer"]): c for c in before["connections"]}
+        earlier = {(c["local"], c["peer"]): c for c in before["connections"]}
+        new = {"received": 0, "sent": 0}  # a new connection: all of it is new
+
+        def usage(name):  # (CPU %, resident bytes); restarted: a new pid
+            first, last = before["processes"].get(name), after["processes"].get(name)
+            if first is None or last is None:
+                return 0.0, 0
+            return max(0.0, last[0] - first[0]) / elapsed * 100, last[1]
+
+        def rate(mine, key):
+            moved = sum(c[key] - earlier.get((c["local"], c["peer"]), new)[key] for c in mine)
+            return size(moved / elapsed)
+
         rows = []
         for process in processes(self.state, "redis", "chat", "node", "proxy"):
             if not process["running"]:
@@ -168,23 +170,18 @@ class Top:
                 continue
             mine = [c for c in after["connections"]
                     if c["local"] == process["port"] and c["peer"] not in ours]
-            earlier = [sent_before.get((c["local"], c["peer"]), {"received": 0, "sent": 0})
-                       for c in mine]  # a new connection: all of it is new
-            moved = [(c["received"] - e["received"], c["sent"] - e["sent"])
-                     for c, e in zip(mine, earlier)]
-            cpu, rss = self.usage(process["name"], before, after, elapsed)
+            cpu, rss = usage(process["name"])
             rows.append((process["role"], process["pid"], process["port"], len(mine),
                          size(max((c["sendq"] for c in mine), default=0)),
                          f"{lines.get(process['name'], 0) / elapsed:.0f}"
                          if process["kind"] != "proxy" else "-",
-                         size(sum(m[0] for m in moved) / elapsed),
-                         size(sum(m[1] for m in moved) / elapsed),
-                         size(rss), f"{cpu:.1f}", self.link(process, after["connections"])))
-        bots = [p for p in processes(self.state, "bot") if p["running"]]
+                         rate(mine, "received"), rate(mine, "sent"), size(rss), f"{cpu:.1f}",
+                         self.link(process, after["connections"])))
+        bots = [usage(p["name"]) for p in processes(self.state, "bot") if p["running"]]
         if bots:
-            usage = [self.usage(bot["name"], before, after, elapsed) for bot in bots]
             rows.append((f"chat bots x{len(bots)}", "-", "-", *[""] * 5,
-                         size(sum(u[1] for u in usage)), f"{sum(u[0] for u in usage):.1f}", ""))
+                         size(sum(bot[1] for bot in bots)), f"{sum(bot[0] for bot in bots):.1f}",
+                         ""))
         out = [f"workshop demo  {time.strftime('%H:%M:%S')}   proxy 127.0.0.1:"
                f"{self.state['proxy_port']}   channel \"{self.state['channel']}\": "
                f"{self.listeners()}", ""]
@@ -196,13 +193,6 @@ class Top:
             out += ["recent log lines:"] + [f"  {when:>8}  {role}: {line[:90]}"
                                             for when, role, line in self.events] + [""]
         return "\n".join(out + [LEGEND])
-
-    @staticmethod
-    def usage(name, before, after, elapsed):
-        first, last = before["processes"].get(name), after["processes"].get(name)
-        if first is None or last is None:
-            return 0.0, 0
-        return max(0.0, last[0] - first[0]) / elapsed * 100, last[1]  # restarted: a new pid
 
     def link(self, process, now):
         if process["kind"] == "chat":
