@@ -63,6 +63,8 @@ class chat_session : public participant, public std::enable_shared_from_this<cha
   // At the end of a turn of the event loop: writes what the outbox holds at once, and starts
   // the writer only for what the kernel did not take (the lesson's last step).
   void flush();
+  // Drops this client, whose outbox refused a line: logs which limit, resets the connection.
+  void drop_for_backlog(outbox::verdict verdict);
 
   asio::ip::tcp::socket socket_;
   chat_room& room_;

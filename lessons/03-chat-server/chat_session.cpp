@@ -17,11 +17,8 @@ void chat_session::deliver(const message& line) {
   //              welcome", "a line bigger than the socket's buffers arrives whole, and once";
   //              README: One outstanding write per socket)
   // TODO step 5: Node's socket.write buffers without limit; ours does not. A line the outbox
-  //              refuses ends this client: stderr names the limit, the close is a reset so the
-  //              kernel frees what it holds, and the room is left by the reader, not here. (tests:
-  //              "a client that never reads is dropped past --max-backlog, the others go on", "a
-  //              stopped reader is dropped after --soft-backlog-ms past --soft-backlog, not
-  //              before")
+  //              refuses ends this client (drop_for_backlog, below, says how). (test: "a client
+  //              that never reads is dropped past --max-backlog, the others go on")
   // TODO step 6 (measured by the benchmark, no test sees it): a line waits for nothing but the
   //              end of this turn of the event loop, and then leaves by flush() with whatever the
   //              turn's other reads brought this client. (test that must keep passing: "a lone
@@ -82,6 +79,17 @@ asio::awaitable<void> chat_session::reader() {
   //              not one or two a write", "a lone line in a quiet room arrives at once, not held
   //              back for more"; README: As fast as Node.js)
   co_return;
+}
+
+// A client whose outbox refused a line is dropped (step 5).
+void chat_session::drop_for_backlog(outbox::verdict verdict) {
+  // TODO step 5: this client is dropped: stderr names the limit the verdict says it went past,
+  //              the close is a reset so the kernel frees what it holds, and the room is left by
+  //              the reader, not here (a broadcast may be walking it). (tests: "a client that
+  //              never reads is dropped past --max-backlog, the others go on", "a stopped reader
+  //              is dropped after --soft-backlog-ms past --soft-backlog, not before"; README: The
+  //              slow reader and the stopped one)
+  (void)verdict;
 }
 
 void chat_session::stop() {

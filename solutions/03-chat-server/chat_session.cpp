@@ -13,19 +13,7 @@ void chat_session::deliver(const message& line) {
   if (!socket_.is_open()) return;  // already dropped: the reader leaves the room soon
   const auto verdict = outbox_.push(line);
   if (verdict != outbox::verdict::queued) {
-    if (verdict == outbox::verdict::over_hard) {
-      workshop::log("dropping client ", peer_, ": a line would take it past --max-backlog ",
-                    limits_.max_backlog, " bytes (", outbox_.bytes(), " bytes queued)");
-    } else {
-      workshop::log("dropping client ", peer_, ": past --soft-backlog ", limits_.soft_backlog,
-                    " bytes for --soft-backlog-ms ", limits_.soft_backlog_ms, " (", outbox_.bytes(),
-                    " bytes queued)");
-    }
-    // socket.destroy(), not end(): a reset also frees what the kernel still holds for this
-    // client (up to megabytes), where a plain close would go on trying to deliver it.
-    std::error_code ignored;
-    socket_.set_option(asio::socket_base::linger{true, 0}, ignored);
-    stop();
+    drop_for_backlog(verdict);
     return;
   }
   if (writing_ || flush_due_) return;  // the line goes with the others already waiting
@@ -112,6 +100,24 @@ asio::awaitable<void> chat_session::reader() {
   room_.leave(shared_from_this());  // socket.on('close'): sockets.splice(...)
   stop();
   workshop::log("client ", peer_, " left (", room_.size(), " in the room)");
+}
+
+// Node's socket.write() buffers without limit; ours does not. The outbox refused a line: the
+// client is dropped, and the log says which limit it went past.
+void chat_session::drop_for_backlog(outbox::verdict verdict) {
+  if (verdict == outbox::verdict::over_hard) {
+    workshop::log("dropping client ", peer_, ": a line would take it past --max-backlog ",
+                  limits_.max_backlog, " bytes (", outbox_.bytes(), " bytes queued)");
+  } else {
+    workshop::log("dropping client ", peer_, ": past --soft-backlog ", limits_.soft_backlog,
+                  " bytes for --soft-backlog-ms ", limits_.soft_backlog_ms, " (", outbox_.bytes(),
+                  " bytes queued)");
+  }
+  // socket.destroy(), not end(): a reset also frees what the kernel still holds for this
+  // client (up to megabytes), where a plain close would go on trying to deliver it.
+  std::error_code ignored;
+  socket_.set_option(asio::socket_base::linger{true, 0}, ignored);
+  stop();  // not leave(): a broadcast may be walking the room; the reader leaves it
 }
 
 void chat_session::stop() {
