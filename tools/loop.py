@@ -25,7 +25,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wslib import (INSTALL, ROOT, build_dir, built, die, ensure_node,  # noqa: E402
-                   install_packages, lesson_dir, lesson_dirs, list_cases, manifest, program_of, say)
+                   install_packages, lesson_dir, lesson_dirs, list_cases, manifest, program_of,
+                   read_json, say)
 
 BUILD = build_dir()
 STATE = os.path.join(ROOT, ".workshop")  # results, hint progress, backups: ignored by git
@@ -47,14 +48,6 @@ def run(command, **options):
 
 def plural(count, word):
     return f"{count} {word}" + ("" if count == 1 else "s")
-
-
-def read_json(path, default):
-    try:
-        with open(path) as text:
-            return json.load(text)
-    except (OSError, ValueError):
-        return default
 
 
 def write_json(path, data):
@@ -360,14 +353,14 @@ def check_lesson(folder, step=None):
         die("the tests did not run (see above)" + (
             f"; does step {step} exist? ./workshop hint {nn} lists the steps" if one else ""))
     print_progress(cases)
-    failing = first_failure(cases, step)
+    failing, tests = first_failure(cases, step), plural(len(cases), "test")
     if failing is None and one:
-        say(f"step {step} passes ({plural(len(cases), 'test')}). "
-            f"The whole lesson: ./workshop check {nn}")
+        say(f"step {step} passes ({tests}). The whole lesson: ./workshop check {nn}")
         return 0
     if failing is None:
-        say(f"lesson {nn} passes: all {plural(len(cases), 'test')}.")
-        print(f"  Compare with the reference solution:  diff -u lessons/{folder} solutions/{folder}")
+        say(f"lesson {nn} passes: all {tests}.")
+        print(f"  Compare with the reference solution:  diff -u lessons/{folder} "
+              f"solutions/{folder}")
         later = [d for d in lesson_dirs() if d > folder]
         print(f"  Next: lesson {later[0][:2]} ({later[0][3:]}): read lessons/{later[0]}/README.md, "
               f"then ./workshop check {later[0][:2]}" if later else
@@ -380,7 +373,7 @@ def check_lesson(folder, step=None):
     rows = [(f"./workshop check {nn}", "run the tests again")]
     if isinstance(about, int):
         todo = re.compile(rf"TODO step {about}(?!\d)")
-        files = [shown(path) for path in sorted(glob.glob(os.path.join(ROOT, "lessons", folder, "*")))
+        files = [shown(path) for path in sorted(glob.glob(f"{ROOT}/lessons/{folder}/*.[ch]*"))
                  if path.endswith((".cpp", ".hpp", ".h"))
                  and todo.search(open(path, errors="replace").read())]
         print(f"  Read step {about} in lessons/{folder}/README.md"
@@ -481,8 +474,8 @@ def cmd_status(args):
         passed = sum(c.passed for c in cases)
         return ("ok " if passed == len(cases) else "") + f"{passed}/{len(cases)}" if cases else ""
 
-    print()
-    print(f"{'lesson':<24}" + "".join(f"{'step ' + str(k):<9}" for k in steps) + f"{'other':<13}next")
+    print(f"\n{'lesson':<24}" + "".join(f"{'step ' + str(k):<9}" for k in steps)
+          + f"{'other':<13}next")
     for folder, saved, table, failing, stale in rows:
         nn = folder[:2]
         line = f"{nn + ' ' + folder[3:] + (' *' if stale else ''):<24}"
@@ -721,9 +714,8 @@ def cmd_doctor(args):
         print(f"  {state:<9} {name:<20} {what}  (package {package}{later})")
         fix_now += [package] if state == "MISSING" else []
     configured = os.path.exists(os.path.join(BUILD, "Makefile"))
-    print(f"  {'ok' if configured else 'later':<9} {'build folder':<20} {shown(BUILD)}/ "
-          + ("is configured" if configured else "is made by the first ./workshop check, run or test"))
-    print()
+    made = "is configured" if configured else "is made by the first ./workshop check, run or test"
+    print(f"  {'ok' if configured else 'later':<9} {'build folder':<20} {shown(BUILD)}/ {made}\n")
     if not fix_now:
         say("everything the lessons need is in place. Start with: ./workshop check 01")
         return 0
@@ -755,11 +747,13 @@ def cmd_test_list(args):
             die(f"{shown(tests_of(folder, args.build))} is not built: "
                 f"./workshop build test_{folder[:2]}")
         lines = [LIST_BEGIN, f"The tests, by step: {plural(len(cases), 'test')} (generated from "
-                 f"tests/{folder}/ by `python3 tools/loop.py test-list --write`; CI checks it):", ""]
+                 f"tests/{folder}/ by `python3 tools/loop.py test-list --write`; CI checks it):",
+                 ""]
         for step, step_cases in by_step(cases).items():
-            one = f"; `./workshop check {folder[:2]} --step {step}`" if isinstance(step, int) else ""
+            run_one = (f"; `./workshop check {folder[:2]} --step {step}`"
+                       if isinstance(step, int) else "")
             lines.append(f"- **{step_label(step).capitalize()}** "
-                         f"({plural(len(step_cases), 'test')}{one})")
+                         f"({plural(len(step_cases), 'test')}{run_one})")
             lines.extend(f"  - {c.name}" for c in step_cases)
         block = "\n".join(lines + [LIST_END])
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
@@ -917,8 +911,8 @@ def cmd_test(args):
                           "--lessons", *[folder[:2] for folder in args.lessons]])
     if not build([]):
         return 1
-    if in_git() and (git("diff", "--quiet", "HEAD", "--", "lessons", check=False).returncode
-                     or git("ls-files", "--others", "--exclude-standard", "lessons").stdout.strip()):
+    if in_git() and (git("diff", "--quiet", "HEAD", "--", "lessons", check=False).returncode or
+                     git("ls-files", "--others", "--exclude-standard", "lessons").stdout.strip()):
         say("lessons/ has your changes: running the solutions' tests only (the skeleton check "
             "needs untouched lessons; your code: ./workshop check NN)")
         command = ["ctest", "--preset", "solutions", "--test-dir", BUILD, "-j", JOBS]
@@ -1137,7 +1131,8 @@ def main(argv):
                                   usage="./workshop COMMAND [ARGS] (./workshop help lists them)")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
     for name, handler, arguments, *rows in COMMANDS:
-        sub = commands.add_parser(name, prog=f"./workshop {name}", add_help="..." not in arguments.split(),
+        sub = commands.add_parser(name, prog=f"./workshop {name}",
+                                  add_help="..." not in arguments.split(),
                                   description="; ".join(what for _, what in rows) or None)
         for argument in arguments.split():
             sub.add_argument(*ARGUMENTS[argument][0], **ARGUMENTS[argument][1])
