@@ -138,14 +138,6 @@ def step_arg(value):
     return int(value) if str(value).isdigit() else str(value).lower()
 
 
-def step_spec(folder, step):
-    """Catch2's spec for the cases that belong to `step`: tagged with it and no later step."""
-    if not isinstance(step, int):
-        return f"[{step}]"
-    last = len(manifest(folder).get("steps", []))
-    return f"[step{step}]" + "".join(f"~[step{k}]" for k in range(step + 1, last + 1))
-
-
 def tests_of(folder, build_folder=BUILD):
     return built(build_folder, "tests", folder, f"test_{folder[:2]}")
 
@@ -340,8 +332,12 @@ def check_lesson(folder, step=None):
     if not os.path.exists(os.path.join(ROOT, "tests", folder, "CMakeLists.txt")):
         die(f"lesson {nn} has no tests yet (tests/{folder})")
     say(f"building your lesson {nn} (lessons/{folder}) and its tests")
-    cases = build_and_test(folder, "last-check-build.log", step_spec(folder, step) if one else None,
-                           not one, f"testing {f'step {step} of ' if one else ''}lesson {nn} "
+    spec = f"[{step}]" if one else None
+    if isinstance(step, int):  # the cases that belong to it: tagged with it and no later step
+        last = len(manifest(folder).get("steps", []))
+        spec = f"[step{step}]" + "".join(f"~[step{k}]" for k in range(step + 1, last + 1))
+    cases = build_and_test(folder, "last-check-build.log", spec, not one,
+                           f"testing {f'step {step} of ' if one else ''}lesson {nn} "
                            f"against your program ({shown(program_in(folder))})")
     if cases is None:
         return 1
@@ -385,10 +381,6 @@ def check_lesson(folder, step=None):
     print_rows(rows + [(f"./workshop hint {nn} {about} --more", "a more explicit hint"),
                        (f"./workshop watch {nn}", "check again on every save")])
     return 1
-
-
-def cmd_check(args):
-    return check_lesson(args.folder, args.step if args.step is not None else args.k)
 
 
 def cmd_watch(args):
@@ -652,8 +644,8 @@ def cmd_hunt(args):
     say("your hunt")
     print(f"  The mistake is in {' '.join(shown(os.path.join(copy, n)) for n in files)} (your "
           f"copy; the rest of the program is solutions/{folder}/).")
-    print("  Read the story above: what did the client see, and what should it have seen? Which")
-    print("  step of the lesson promises that? Find the lines that break it and fix them there.")
+    print("  Read the story above: what did the client see, and what should it have seen? Which\n"
+          "  step of the lesson promises that? Find the lines that break it and fix them there.")
     print_rows([(f"./workshop hunt {nn} {number} --check", "test your fix (then see the mistake)"),
                 (f"./workshop hunt {nn} --list", "every hunt of this lesson")], 40)
     return 1
@@ -841,25 +833,20 @@ def cmd_manifest(args):
     return status
 
 
-CPP_TOKEN = re.compile(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
+# C++ in pieces: a comment (group 1), a string or character literal, other code.
+CPP = re.compile(r"(//[^\n]*|/\*.*?\*/)|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|[^/\"']+|.",
+                 re.S)
 
 
-def blank(text):
-    return re.sub(r"[^\n]", " ", text)
-
-
-def code_and_comments(path):
-    """(code lines, comment lines) of a C++ file, each white space folded; strings stay code."""
-    text = open(path, errors="replace").read()
-    code, comments, at = [], [], 0
-    for match in CPP_TOKEN.finditer(text):
-        between, token, at = text[at:match.start()], match.group(), match.end()
-        comment = token.startswith("/")
-        code += [between, blank(token) if comment else token]
-        comments += [blank(between), "  " + token[2:] if comment else blank(token)]
-    code.append(text[at:])
-    return [[re.sub(r"\s+", " ", line).strip() for line in "".join(part).split("\n")]
-            for part in (code, comments)]
+def cpp_lines(path, comments):
+    """A C++ file's code lines (comments=False) or comment lines, each white space folded."""
+    def keep(piece):
+        blank = re.sub(r"[^\n]", " ", piece.group())
+        if bool(piece.group(1)) != comments:
+            return blank
+        return "  " + piece.group()[2:] if comments else piece.group()
+    text = CPP.sub(keep, open(path, errors="replace").read())
+    return [re.sub(r"\s+", " ", line).strip() for line in text.split("\n")]
 
 
 def cmd_answers(args):
@@ -871,10 +858,10 @@ def cmd_answers(args):
         def sources(tree):
             return sorted(glob.glob(os.path.join(ROOT, tree, folder, "**", "*.[ch]pp"),
                                     recursive=True))
-        answers = {line for path in sources("solutions") for line in code_and_comments(path)[0]
+        answers = {line for path in sources("solutions") for line in cpp_lines(path, False)
                    if len(line) >= 25}
         places = [(path, k, line) for path in sources("lessons")
-                  for k, line in enumerate(code_and_comments(path)[1], 1) if line]
+                  for k, line in enumerate(cpp_lines(path, True), 1) if line]
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
         if os.path.exists(readme):
             places += [(readme, k, re.sub(r"\s+", " ", line).strip())
@@ -892,10 +879,6 @@ def cmd_answers(args):
 
 
 # ---- the builds around the loop, and the live system ----
-def cmd_build(args):
-    return 0 if build(args.targets) else 1
-
-
 def cmd_install(args):
     what = args.what or ["tools", "build", "run"]
     install_packages(what, f"./workshop install {' '.join(what)}")
@@ -1039,9 +1022,9 @@ def cmd_live(args):
 # Each command: its name, what runs it, its arguments (named as in ARGUMENTS) and its lines in
 # ./workshop help (none: for CI and authors, python3 tools/loop.py ...).
 COMMANDS = [
-    ("check", cmd_check, "NN K --step",
-     ("check NN [K]", "build YOUR lesson NN (lessons/NN-*), run its tests (or step K's): progress, "
-      "the first failure, its hint")),
+    ("check", lambda args: check_lesson(args.folder, args.k if args.step is None else args.step),
+     "NN K --step", ("check NN [K]", "build YOUR lesson NN (lessons/NN-*), run its tests (or step "
+                     "K's): progress, the first failure, its hint")),
     ("hunt", cmd_hunt, "NN hunt --check --list",
      ("hunt NN [K] [--check] [--list]", "a bug hunt: the reference solution with one real "
       "mistake; find and fix it")),
@@ -1084,7 +1067,7 @@ COMMANDS = [
     ("fuzz", cmd_fuzz, "--seconds",
      ("fuzz [--seconds N]", "fuzz each parser that reads the network for N seconds (default 20): "
       "fuzz/README.md")),
-    ("build", cmd_build, "TARGET...",
+    ("build", lambda args: 0 if build(args.targets) else 1, "TARGET...",
      ("build [TARGET...]", "install what is missing, configure, build (everything, or the "
       "targets)")),
     ("install", cmd_install, "WHAT...",
