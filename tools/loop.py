@@ -482,11 +482,9 @@ def cmd_status(args):
                      if isinstance(failing.about, int) else
                      f"./workshop check {nn}   ({failing.about})")
         print(line)
-    print()
-    print("Each cell: tests that pass / tests of that step (a test counts for the last step it "
-          "needs); ok: all pass.")
-    print("other: the tests that belong to no step (conventions: --help, bad flags, signals; "
-          "and the like).")
+    print("\nEach cell: tests that pass / tests of that step (a test counts for the last step it "
+          "needs); ok: all pass.\nother: the tests that belong to no step (conventions: --help, "
+          "bad flags, signals; and the like).")
     if any(row[4] for row in rows):
         print("*: edited since these results: ./workshop check NN (or status --rerun) runs it "
               "again.")
@@ -818,11 +816,7 @@ def manifest_problems(folder, build_folder):
     return problems
 
 
-def cmd_manifest(args):
-    """Each lesson's tests, README.md, HINTS.md and known-bad variants agree with its manifest
-    (CTest's solution.lessons_agree_with_their_manifests)."""
-    if not args.check:
-        die("usage: python3 tools/loop.py manifest --check [--build DIR] [NN...]")
+def cmd_manifest(args):  # CTest's solution.lessons_agree_with_their_manifests; --check is implied
     status = 0
     for folder in args.lessons or [d for d in lesson_dirs() if manifest(d)]:
         problems = manifest_problems(folder, args.build)
