@@ -281,49 +281,45 @@ def print_rows(rows, width=34):
 
 # ---- HINTS.md ----
 def read_hints(folder):
-    """[(key, title, {tier: text}, {(tier, test name): text})]: HINTS.md's sections; the key is
-    a step's number or a group's name in lower case."""
+    """{key: (title, {(tier, test name or None): text})}: HINTS.md's sections, by a step's number
+    or a group's name in lower case."""
     path = os.path.join(ROOT, "lessons", folder, "HINTS.md")
     text = open(path).read() if os.path.exists(path) else ""
-    sections = []
+    sections = {}
     for chunk in re.split(r"^## ", text, flags=re.M)[1:]:
         title, _, body = chunk.partition("\n")
         title = title.strip()
         step = re.match(r"(?i)step (\d+)\b", title)
-        tiers, for_test = {}, {}
         parts = re.split(r"^### Tier (\d+)(?: for `(.+)`)?[ \t]*$", body, flags=re.M)
-        for number, test, tier_text in zip(parts[1::3], parts[2::3], parts[3::3]):
-            if test:
-                for_test[int(number), test] = tier_text.strip("\n")
-            else:
-                tiers[int(number)] = tier_text.strip("\n")
+        tiers = {(int(number), test): tier.strip("\n")
+                 for number, test, tier in zip(parts[1::3], parts[2::3], parts[3::3])}
         key = int(step.group(1)) if step else title.split(":")[0].strip().lower()
-        sections.append((key, title, tiers, for_test))
+        sections.setdefault(key, (title, tiers))
     return sections
 
 
-def hint_section(sections, step):
-    key = step if isinstance(step, int) else str(step).lower()
-    return next((s for s in sections if s[0] == key and s[2]), None)
+def last_tier(sections, step):  # 0: no hints for that step
+    return max([tier for tier, test in sections.get(step, ("", {}))[1] if test is None], default=0)
 
 
 def print_hint(folder, step, tier, failing_case=None):
-    section = hint_section(read_hints(folder), step)
-    if not section:
+    sections = read_hints(folder)
+    last = last_tier(sections, step)
+    if not last:
         print(f"  (no hints written for {step_label(step)} yet: read lessons/{folder}/README.md)")
         return 0
-    _, title, tiers, for_test = section
-    tier = min(tier, max(tiers))
-    text, about = tiers.get(tier, ""), ""
-    if failing_case and (tier, failing_case.name) in for_test:
-        text, about = for_test[tier, failing_case.name], " for the test that failed"
-    say(f"hint for {title} (tier {tier} of {max(tiers)}{about})")
+    title, tiers = sections[step]
+    tier = min(tier, last)
+    named = tiers.get((tier, failing_case.name)) if failing_case else None
+    say(f"hint for {title} (tier {tier} of {last}"
+        f"{'' if named is None else ' for the test that failed'})")
+    text = tiers.get((tier, None), "") if named is None else named
     for line in re.sub(r"\n{3,}", "\n\n", text).splitlines():
         print(f"  {line}" if line else "")
     os.makedirs(HINTS_SEEN, exist_ok=True)
     with open(os.path.join(HINTS_SEEN, f"{folder}-step{step}"), "w") as seen:
         seen.write(f"{tier}\n")
-    return max(tiers)
+    return last
 
 
 # ---- the student's loop ----
@@ -408,7 +404,7 @@ def cmd_watch(args):
 def cmd_hint(args):
     folder, nn, step = args.folder, args.folder[:2], args.k
     sections = read_hints(folder)
-    titles = "".join(f"  {section[1]}\n" for section in sections)
+    titles = "".join(f"  {title}\n" for title, _ in sections.values())
     if not sections:
         die(f"lesson {nn} has no hints yet: read lessons/{folder}/README.md")
     saved, cases = saved_results(folder)
@@ -427,7 +423,7 @@ def cmd_hint(args):
     if step is None:
         step = failing.about
         print(f"  (the test that fails first: \"{failing.name}\")")
-    if not hint_section(sections, step):
+    if not last_tier(sections, step):
         sys.stderr.write(f"No hints for {step_label(step)} of lesson {nn}. The steps with hints:\n"
                          + titles)
         return 2
@@ -798,9 +794,8 @@ def manifest_problems(folder, build_folder):
         if found != titles:
             problems.append(f"lessons/{folder}/{text}'s step headings are {found}; the manifest's "
                             f"steps are {titles}")
-    sections = {section[0] for section in read_hints(folder)}
     problems += [f"lessons/{folder}/HINTS.md has no section '## {group.capitalize()}'"
-                 for group in groups if group not in sections]
+                 for group in groups if group not in read_hints(folder)]
     patches = {os.path.basename(path)[:-6] for path in glob.glob(
         os.path.join(ROOT, "tests", "mutants", folder, "*.patch"))}
     problems += [f"tests/mutants/{folder}/{name}.patch is not among the manifest's hunts"
