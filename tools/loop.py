@@ -102,7 +102,7 @@ def show_build_errors(log_path, folder):
     noise = re.compile(r"^\[ *\d+%\]|^g?make|^Consolidate compiler|^-- ")
     with open(log_path, errors="replace") as log:
         lines = [line.rstrip("\n").replace(ROOT + "/", "") for line in log if not noise.match(line)]
-    first = next((k for k, line in enumerate(lines) if "error" in line), len(lines))
+    first = next((at for at, line in enumerate(lines) if "error" in line), len(lines))
     print("\n".join(lines[first:first + 40]))
     print(f"  (the whole build output: {shown(log_path)})")
 
@@ -119,7 +119,7 @@ class Case:  # first_failure() adds .about: the step a failure is about
 
     @property
     def steps(self):
-        return sorted(int(t[4:]) for t in self.tags if re.fullmatch(r"step\d+", t))
+        return sorted(int(tag[4:]) for tag in self.tags if re.fullmatch(r"step\d+", tag))
 
     @property
     def step(self):  # the last step it needs, or its group ("conventions")
@@ -165,8 +165,9 @@ def run_tests(tests, program, spec=None, extra=(), quiet=True):
             data.update(passed=False,
                         failures=["the test executable stopped in the middle of this case"])
         data["where"] = shown(data.get("where", ""))
-        data["failures"] = [f.replace(ROOT + "/", "") for f in data.get("failures", [])]
-        cases[data["name"]] = Case(**{k: data[k] for k in data if k in Case.__dataclass_fields__})
+        data["failures"] = [text.replace(ROOT + "/", "") for text in data.get("failures", [])]
+        cases[data["name"]] = Case(**{key: data[key] for key in data
+                                      if key in Case.__dataclass_fields__})
     if not cases and not quiet:
         sys.stderr.write(done.stdout + done.stderr)
     return list(cases.values())
@@ -233,20 +234,21 @@ def first_failure(cases, asked=None):
     the step its story's hint names ("Hint: step 1: ..."), else the first step it needs that no
     passing test covers yet (a test of steps 1 and 4 that fails once step 1's own test passes is
     about step 4), or `asked` when one step was checked."""
-    done = {k for case in cases if case.passed for k in case.steps}
+    done = {step for case in cases if case.passed for step in case.steps}
     failing = [case for case in cases if not case.passed]
     for case in failing:
-        named = [int(m.group(1)) for f in case.failures for m in [HINT_STEP.search(f)] if m]
+        named = [int(hint.group(1)) for text in case.failures
+                 for hint in [HINT_STEP.search(text)] if hint]
         case.about = asked if asked is not None else named[0] if named else next(
-            (k for k in case.steps if k not in done), case.step)
+            (step for step in case.steps if step not in done), case.step)
     return min(failing, key=lambda case: (step_order(case.about), step_order(case.step)),
                default=None)  # the first of equals
 
 
 def print_progress(cases):
-    say(f"{sum(c.passed for c in cases)} of {plural(len(cases), 'test')} pass")
+    say(f"{sum(case.passed for case in cases)} of {plural(len(cases), 'test')} pass")
     for step, step_cases in by_step(cases).items():
-        passed = sum(c.passed for c in step_cases)
+        passed = sum(case.passed for case in step_cases)
         mark = "ok" if passed == len(step_cases) else "  "
         print(f"  {mark}  {step_label(step):<12} {passed}/{len(step_cases)} tests pass")
 
@@ -254,9 +256,10 @@ def print_progress(cases):
 def print_failure(failing, cases):
     step = failing.about
     label = step_label(step)
-    mine = [c for c in cases if c.step == step] or [c for c in cases if step in c.steps]
-    failing_ones = [c for c in mine if not c.passed]
-    if all(not c.passed for c in cases) and len(cases) > 1:
+    mine = ([case for case in cases if case.step == step]
+            or [case for case in cases if step in case.steps])
+    failing_ones = [case for case in mine if not case.passed]
+    if not any(case.passed for case in cases) and len(cases) > 1:
         state = f"every test fails: 0 of {len(cases)} pass"
     elif len(mine) == 1:
         state = f"the only test of {label}"
@@ -331,7 +334,7 @@ def check_lesson(folder, step=None):
     spec = f"[{step}]" if one else None
     if isinstance(step, int):  # the cases that belong to it: tagged with it and no later step
         last = len(manifest(folder).get("steps", []))
-        spec = f"[step{step}]" + "".join(f"~[step{k}]" for k in range(step + 1, last + 1))
+        spec = f"[step{step}]" + "".join(f"~[step{later}]" for later in range(step + 1, last + 1))
     cases = build_and_test(folder, "last-check-build.log", spec, not one,
                            f"testing {f'step {step} of ' if one else ''}lesson {nn} "
                            f"against your program ({shown(program_in(folder))})")
@@ -353,7 +356,7 @@ def check_lesson(folder, step=None):
         say(f"lesson {nn} passes: all {tests}.")
         print(f"  Compare with the reference solution:  diff -u lessons/{folder} "
               f"solutions/{folder}")
-        later = [d for d in lesson_dirs() if d > folder]
+        later = [other for other in lesson_dirs() if other > folder]
         print(f"  Next: lesson {later[0][:2]} ({later[0][3:]}): read lessons/{later[0]}/README.md, "
               f"then ./workshop check {later[0][:2]}" if later else
               "  That was the last lesson. ./workshop status shows them all.")
@@ -439,9 +442,9 @@ def cmd_hint(args):
 
 
 def lessons_with_tests():
-    return [d for d in lesson_dirs() if program_of(d)
-            and os.path.exists(os.path.join(ROOT, "tests", d, "CMakeLists.txt"))
-            and os.path.exists(os.path.join(ROOT, "lessons", d, "CMakeLists.txt"))]
+    return [folder for folder in lesson_dirs() if program_of(folder)
+            and os.path.exists(os.path.join(ROOT, "tests", folder, "CMakeLists.txt"))
+            and os.path.exists(os.path.join(ROOT, "lessons", folder, "CMakeLists.txt"))]
 
 
 def cmd_status(args):
@@ -456,24 +459,27 @@ def cmd_status(args):
         saved, cases = saved_results(folder)
         stale = bool(saved) and saved.get("fingerprint") != fingerprint(folder)
         rows.append((folder, saved, by_step(cases), first_failure(cases), stale))
-    steps = range(1, max([s for row in rows for s in row[2] if isinstance(s, int)], default=0) + 1)
+    steps = range(1, max([step for row in rows for step in row[2] if isinstance(step, int)],
+                         default=0) + 1)
 
     def cell(cases):
-        passed = sum(c.passed for c in cases)
+        passed = sum(case.passed for case in cases)
         return ("ok " if passed == len(cases) else "") + f"{passed}/{len(cases)}" if cases else ""
 
-    print(f"\n{'lesson':<24}" + "".join(f"{'step ' + str(k):<9}" for k in steps)
+    print(f"\n{'lesson':<24}" + "".join(f"{'step ' + str(step):<9}" for step in steps)
           + f"{'other':<13}next")
     for folder, saved, table, failing, stale in rows:
         nn = folder[:2]
         line = f"{nn + ' ' + folder[3:] + (' *' if stale else ''):<24}"
-        others = [c for step, cases in table.items() if not isinstance(step, int) for c in cases]
+        others = [case for step, cases in table.items() if not isinstance(step, int)
+                  for case in cases]
         if not saved:
             line += f"not started: ./workshop check {nn}"
         elif saved.get("build") == "failed":
             line += f"does not compile: ./workshop check {nn} shows the error"
         else:
-            line += "".join(f"{cell(table.get(k, [])):<9}" for k in steps) + f"{cell(others):<13}"
+            line += "".join(f"{cell(table.get(step, [])):<9}" for step in steps)
+            line += f"{cell(others):<13}"
             line += ("done" if failing is None else f"./workshop check {nn} --step {failing.about}"
                      if isinstance(failing.about, int) else
                      f"./workshop check {nn}   ({failing.about})")
@@ -486,8 +492,8 @@ def cmd_status(args):
               "again.")
     solved = set(read_json(HUNTS_SOLVED, []))
     print("Bug hunts solved (./workshop hunt NN): " + ", ".join(
-        f"{f[:2]} {sum(f'{f[:2]}-{m}' in solved for m in hunts_of(f))}/{len(hunts_of(f))}"
-        for f in folders if hunts_of(f)))
+        f"{folder[:2]} {sum(f'{folder[:2]}-{name}' in solved for name in hunts_of(folder))}"
+        f"/{len(hunts_of(folder))}" for folder in folders if hunts_of(folder)))
     when = max((row[1].get("when", 0) for row in rows), default=0)
     print((f"From the last runs (latest {time.strftime('%H:%M', time.localtime(when))}); "
            if when else "Nothing checked yet; ") + "./workshop status --rerun builds and runs "
@@ -559,8 +565,8 @@ def cmd_variant(args):
         print(f"  HOLE: all {len(cases)} test cases pass against it. Add a test that catches it."
               if cases else "  the tests did not run")
         return 1
-    print(f"  caught by {sum(not c.passed for c in cases)} of {len(cases)} test cases:")
-    print("".join(f"    - {c.name}\n" for c in cases if not c.passed), end="")
+    print(f"  caught by {sum(not case.passed for case in cases)} of {len(cases)} test cases:")
+    print("".join(f"    - {case.name}\n" for case in cases if not case.passed), end="")
     if failing.about != step:
         print(f"  but ./workshop check would send the student to {step_label(failing.about)} "
               f"(first failure: \"{failing.name}\"), and the mistake is in step {step}: make a "
@@ -578,15 +584,15 @@ def cmd_hunt(args):
     folder, nn = args.folder, args.folder[:2]
     hunts, solved = hunts_of(folder), set(read_json(HUNTS_SOLVED, []))
     names = list(hunts)
-    unsolved = [k for k, name in enumerate(names, 1) if f"{nn}-{name}" not in solved]
+    unsolved = [number for number, name in enumerate(names, 1) if f"{nn}-{name}" not in solved]
     if not hunts:
         die(f"lesson {nn} has no hunts")
     if args.list:
         say(f"lesson {nn}'s bug hunts ({len(names) - len(unsolved)} of {len(names)} solved)")
-        for k, name in enumerate(names, 1):
-            mistake = "" if k in unsolved else f": {hunts[name][2]}"
-            print(f"  {k:>2}  {'      ' if k in unsolved else 'solved'}  a mistake in step "
-                  f"{hunts[name][1]}{mistake}")
+        for number, name in enumerate(names, 1):
+            mistake = "" if number in unsolved else f": {hunts[name][2]}"
+            done = "      " if number in unsolved else "solved"
+            print(f"  {number:>2}  {done}  a mistake in step {hunts[name][1]}{mistake}")
         return 0
     number = args.k or (unsolved + [None])[0]
     if number is None:
@@ -636,8 +642,8 @@ def cmd_hunt(args):
             os.makedirs(os.path.dirname(os.path.join(copy, file)), exist_ok=True)
             shutil.copy(os.path.join(program, "src", file), os.path.join(copy, file))
     say("your hunt")
-    print(f"  The mistake is in {' '.join(shown(os.path.join(copy, n)) for n in files)} (your "
-          f"copy; the rest of the program is solutions/{folder}/).")
+    print(f"  The mistake is in {' '.join(shown(os.path.join(copy, file)) for file in files)} "
+          f"(your copy; the rest of the program is solutions/{folder}/).")
     print("  Read the story above: what did the client see, and what should it have seen? Which\n"
           "  step of the lesson promises that? Find the lines that break it and fix them there.")
     print_rows([(f"./workshop hunt {nn} {number} --check", "test your fix (then see the mistake)"),
@@ -671,8 +677,8 @@ def cmd_doctor(args):
         rows = [line.split(None, 3) for line in listed if line.strip() and not line.startswith("#")]
     here = subprocess.run([INSTALL, "--list", *[row[0] for row in rows]], capture_output=True,
                           text=True, check=True).stdout.split()  # NAME@release: only there
-    rows = [(p.partition("@")[0], c, need, what.strip()) for p, c, need, what in rows
-            if p.partition("@")[0] in here]
+    rows = [(package.partition("@")[0], command, need, what.strip())
+            for package, command, need, what in rows if package.partition("@")[0] in here]
     listed = subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Abbrev}|${Package}|${Version}\n",
                              *[row[0] for row in rows]], capture_output=True, text=True).stdout
     versions = {package: re.match(r"(?:\d+:)?([\d.]+\d)?", version).group(1) or ""
@@ -689,11 +695,11 @@ def cmd_doctor(args):
                       else ": NO C++20 coroutines with Asio (need g++ 11+ and libasio-dev)")
         name = package if command == "-" else command
         if present and "NO C++20" not in extra:
-            untested = package in TESTED and extra[:1].isdigit() and not extra.startswith(
-                TESTED[package])
+            ci_versions = TESTED.get(package, ())
+            untested = ci_versions and extra[:1].isdigit() and not extra.startswith(ci_versions)
             print(f"  {'WARNING' if untested else 'ok':<9} {name:<20} {what}"
                   + (f"  [{extra}]" if extra else "")
-                  + (f"  (CI tests {' and '.join(v + 'x' for v in TESTED[package])})"
+                  + (f"  (CI tests {' and '.join(version + 'x' for version in ci_versions)})"
                      if untested else ""))
             continue
         state, later = ABSENT.get(need, ("optional", ""))
@@ -740,7 +746,7 @@ def cmd_test_list(args):
                        if isinstance(step, int) else "")
             lines.append(f"- **{step_label(step).capitalize()}** "
                          f"({plural(len(step_cases), 'test')}{run_one})")
-            lines.extend(f"  - {c.name}" for c in step_cases)
+            lines.extend(f"  - {case.name}" for case in step_cases)
         block = "\n".join(lines + [LIST_END])
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
         current = open(readme).read()
@@ -783,12 +789,12 @@ def manifest_problems(folder, build_folder):
                 problems.append(f"test \"{case.name}\" is tagged [{tag}], which is no step and no "
                                 "group of the manifest")
     used = {tag for case in cases for tag in case.tags}
-    problems += [f"no test is tagged [step{k}] ({title})" for k, title in titles
-                 if f"step{k}" not in used]
+    problems += [f"no test is tagged [step{number}] ({title})" for number, title in titles
+                 if f"step{number}" not in used]
     problems += [f"no test is tagged [{group}], a group of the manifest" for group in groups
                  if group not in used]
     for text, heading in (("README.md", "###"), ("HINTS.md", "##")):
-        found = [(int(m.group(1)), m.group(2).strip()) for m in re.finditer(
+        found = [(int(match.group(1)), match.group(2).strip()) for match in re.finditer(
             rf"^{heading} Step (\d+): (.+)$",
             open(os.path.join(ROOT, "lessons", folder, text)).read(), re.M)]
         if found != titles:
@@ -813,7 +819,7 @@ def manifest_problems(folder, build_folder):
 
 def cmd_manifest(args):  # CTest's solution.lessons_agree_with_their_manifests; --check is implied
     status = 0
-    for folder in args.lessons or [d for d in lesson_dirs() if manifest(d)]:
+    for folder in args.lessons or [folder for folder in lesson_dirs() if manifest(folder)]:
         problems = manifest_problems(folder, args.build)
         print(f"{folder}: {'disagrees' if problems else 'agrees'} with lessons/{folder}/lesson.json"
               + (":" if problems else ""))
@@ -849,14 +855,14 @@ def cmd_answers(args):
                                     recursive=True))
         answers = {line for path in sources("solutions") for line in cpp_lines(path, False)
                    if len(line) >= 25}
-        places = [(path, k, line) for path in sources("lessons")
-                  for k, line in enumerate(cpp_lines(path, True), 1) if line]
+        places = [(path, number, line) for path in sources("lessons")
+                  for number, line in enumerate(cpp_lines(path, True), 1) if line]
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
         if os.path.exists(readme):
-            places += [(readme, k, re.sub(r"\s+", " ", line).strip())
-                       for k, line in enumerate(open(readme).read().splitlines(), 1)]
-        hits += [(path, k, answer) for path, k, text in places
-                 for answer in [next((a for a in answers if a in text), None)] if answer]
+            places += [(readme, number, re.sub(r"\s+", " ", line).strip())
+                       for number, line in enumerate(open(readme).read().splitlines(), 1)]
+        hits += [(path, number, answer) for path, number, text in places
+                 for answer in [next((code for code in answers if code in text), None)] if answer]
     for path, number, answer in hits:
         print(f"{shown(path)}:{number}: gives away the solution's line: {answer}")
     if hits:
@@ -928,7 +934,7 @@ def cmd_compare(args):
     ensure_node("reference/node")
     configure(release, "release")
     say("building the C++ solutions and the load tools (release)")
-    targets = [f"solutions_{d[:2]}_{program_of(d)}" for d in lesson_dirs()] + [
+    targets = [f"solutions_{folder[:2]}_{program_of(folder)}" for folder in lesson_dirs()] + [
         "bench_01_hello_load", "bench_02_connect_load", "bench_03_chat_load", "bench_05_proxy",
         "bench_03_write_floor"]
     run(["cmake", "--build", release, "-j", JOBS, "--target", *targets], stdout=subprocess.DEVNULL)

@@ -50,11 +50,9 @@ def ensure_node(folder, why="for the talk's Node.js originals"):
 
 
 # ---- lessons, their programs and their tests: found from the files, wherever they live ----
-
-
 def lesson_dirs():  # ["01-hello-http", ...]
-    return sorted(os.path.basename(d.rstrip("/"))
-                  for d in glob.glob(os.path.join(ROOT, "lessons", "[0-9][0-9]-*/")))
+    return sorted(os.path.basename(os.path.dirname(folder))
+                  for folder in glob.glob(os.path.join(ROOT, "lessons", "[0-9][0-9]-*/")))
 
 
 def lesson_dir(number):  # "03" or "3" -> "03-chat-server"
@@ -140,7 +138,7 @@ class Program:
 
     def __init__(self, argv, name, log_dir, env=None, preexec_fn=None):
         self.name = name
-        self.argv = [str(a) for a in argv]
+        self.argv = [str(arg) for arg in argv]
         self.out_path = os.path.join(log_dir, name + ".out")
         self.log_path = os.path.join(log_dir, name + ".log")
         with open(self.out_path, "w") as out, open(self.log_path, "a") as log:
@@ -201,9 +199,9 @@ class Redis(Program):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.alive():
             try:
-                with socket.create_connection(("127.0.0.1", self.fixed_port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(64).startswith(b"+PONG"):
+                with socket.create_connection(("127.0.0.1", self.fixed_port), timeout=0.5) as ping:
+                    ping.sendall(b"PING\r\n")
+                    if ping.recv(64).startswith(b"+PONG"):
                         self.host, self.port = "127.0.0.1", self.fixed_port
                         return self
             except OSError:
