@@ -667,8 +667,8 @@ def cmd_doctor(args):
         system = platform.freedesktop_os_release()
     except OSError:
         system = {}
-    tested = system.get("ID") == "debian" and system.get("VERSION_CODENAME") in ("bookworm",
-                                                                                 "trixie")
+    release = system.get("ID"), system.get("VERSION_CODENAME")
+    tested = release in (("debian", "bookworm"), ("debian", "trixie"))
     say(f"this is {system.get('PRETTY_NAME', 'an unknown system (no /etc/os-release)')}: " + (
         "CI tests the workshop on it" if tested else "NOT one CI tests (Debian 12 and 13 are); it "
         "may work, and the container does (README: On macOS or Windows)"))
