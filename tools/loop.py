@@ -1093,14 +1093,12 @@ ARGUMENTS = {
 }
 
 
-def usage(args=None):
+def usage(args=None):  # one print: a reader that stops early (| head) breaks no write midway
+    rows = "".join(f"  {name:<20}{' ' if len(name) < 20 else '  '}{what}\n"
+                   for _, _, _, *lines in COMMANDS for name, what in lines)
     print("usage: ./workshop COMMAND [ARGS]\n\nStart here: ./workshop check 01, then follow what "
-          "it says (lessons/01-hello-http/README.md).\n")
-    for _, _, _, *rows in COMMANDS:
-        print("".join(f"  {name:<20}{' ' if len(name) < 20 else '  '}{what}\n"
-                      for name, what in rows), end="")
-    print("\nFor CI and authors (python3 tools/loop.py ...): variant, manifest --check, test-list, "
-          "answers.")
+          f"it says (lessons/01-hello-http/README.md).\n\n{rows}\nFor CI and authors (python3 "
+          "tools/loop.py ...): variant, manifest --check, test-list, answers.")
     return 0
 
 
