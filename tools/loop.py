@@ -17,6 +17,7 @@ import os
 import platform
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -174,19 +175,17 @@ def run_tests(tests, program, spec=None, extra=(), quiet=True):
 
 
 def fingerprint(folder):
-    """Changes whenever a source of the lesson or of its tests is saved, made or removed (not
-    its README or HINTS.md: they change no result)."""
+    """Changes whenever a source of the lesson or of its tests is saved, made or removed (not a
+    hidden or backup file, nor its README or HINTS.md: they change no result)."""
     digest = hashlib.sha1()
     for tree in ("lessons", "tests"):
-        for directory, _, files in sorted(os.walk(os.path.join(ROOT, tree, folder))):
-            for name in sorted(files):
-                if name.startswith(".") or name.endswith(("~", ".swp", ".md")):
-                    continue
-                try:
-                    info = os.stat(os.path.join(directory, name))
-                except OSError:
-                    continue
-                digest.update(f"{directory}/{name} {info.st_mtime_ns} {info.st_size}\n".encode())
+        for path in sorted(glob.glob(f"{ROOT}/{tree}/{folder}/**", recursive=True)):
+            try:
+                info = os.stat(path)
+            except OSError:  # removed since
+                continue
+            if stat.S_ISREG(info.st_mode) and not path.endswith(("~", ".swp", ".md")):
+                digest.update(f"{path} {info.st_mtime_ns} {info.st_size}\n".encode())
     return digest.hexdigest()
 
 
@@ -750,11 +749,11 @@ def cmd_test_list(args):
         block = "\n".join(lines + [LIST_END])
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
         current = open(readme).read()
-        if LIST_BEGIN not in current or LIST_END not in current:
+        if not re.search(f"{LIST_BEGIN}.*{LIST_END}", current, re.S):
             die(f"lessons/{folder}/README.md has no {LIST_BEGIN} ... {LIST_END}: put the two "
                 "lines where the list goes (the end of its Steps section)")
-        head, rest = current.split(LIST_BEGIN, 1)
-        updated = head + block + rest.split(LIST_END, 1)[1]
+        updated = re.sub(f"{LIST_BEGIN}.*?{LIST_END}", lambda _: block, current, count=1,
+                         flags=re.S)
         if args.write and updated != current:
             open(readme, "w").write(updated)
             print(f"  wrote the test list into lessons/{folder}/README.md")
