@@ -1019,54 +1019,41 @@ COMMANDS = [
     ("check", lambda args: check_lesson(args.folder, args.k if args.step is None else args.step),
      "NN K --step", ("check NN [K]", "build YOUR lesson NN (lessons/NN-*), run its tests (or step "
                      "K's): progress, the first failure, its hint")),
-    ("hunt", cmd_hunt, "NN hunt --check --list",
-     ("hunt NN [K] [--check] [--list]", "a bug hunt: the reference solution with one real "
-      "mistake; find and fix it")),
-    ("hint", cmd_hint, "NN K --more",
-     ("hint NN [K] [--more]", "a hint for the failing test's step (or step K); --more: the next, "
-      "plainer tier")),
-    ("status", cmd_status, "NN... --rerun",
-     ("status [NN] [--rerun]", "every lesson's steps from the last runs; --rerun: build and run "
-      "them all now")),
-    ("watch", cmd_watch, "NN --step",
-     ("watch NN [--step K]", "run the check again on every save in lessons/NN-*")),
-    ("reset", cmd_reset, "NN --yes",
-     ("reset NN [--yes]", "put lesson NN's skeleton back (asks first; keeps your files in "
-      ".workshop/backup/)")),
-    ("run", cmd_run, "NN ...",
-     ("run NN [flags]", "build and start lesson NN's REFERENCE solution (solutions/NN-*), to try "
-      "it by hand")),
-    ("test", cmd_test, "--against NN...",
-     ("test", "build, run every solution's tests, the skeleton check and the mutants (not your "
-      "code)"),
-     ("test --against node [NN...]", "the tests against the talk's Node.js originals "
-      "(reference/node)")),
-    ("doctor", cmd_doctor, "",
-     ("doctor", "what is installed and what is missing, required or optional (and for what)")),
+    ("hunt", cmd_hunt, "NN hunt --check --list", ("hunt NN [K] [--check] [--list]", "a bug hunt: "
+     "the reference solution with one real mistake; find and fix it")),
+    ("hint", cmd_hint, "NN K --more", ("hint NN [K] [--more]", "a hint for the failing test's "
+     "step (or step K); --more: the next, plainer tier")),
+    ("status", cmd_status, "NN... --rerun", ("status [NN] [--rerun]", "every lesson's steps from "
+     "the last runs; --rerun: build and run them all now")),
+    ("watch", cmd_watch, "NN --step", ("watch NN [--step K]", "run the check again on every save "
+     "in lessons/NN-*")),
+    ("reset", cmd_reset, "NN --yes", ("reset NN [--yes]", "put lesson NN's skeleton back (asks "
+     "first; keeps your files in .workshop/backup/)")),
+    ("run", cmd_run, "NN ...", ("run NN [flags]", "build and start lesson NN's REFERENCE solution "
+     "(solutions/NN-*), to try it by hand")),
+    ("test", cmd_test, "--against NN...", ("test", "build, run every solution's tests, the "
+     "skeleton check and the mutants (not your code)"), ("test --against node [NN...]", "the "
+     "tests against the talk's Node.js originals (reference/node)")),
+    ("doctor", cmd_doctor, "", ("doctor", "what is installed and what is missing, required or "
+     "optional (and for what)")),
     ("list", cmd_list, "", ("list", "the lessons and their programs")),
-    ("demo", cmd_live, "...",
-     ("demo [ARGS]", "the whole system: Redis, three chat servers, the reverse proxy "
-      "(tools/demo.py)")),
-    ("top", cmd_live, "...",
-     ("top, drill [ARGS]", "watch the running system; break it on purpose (tools/demo.py)")),
+    ("demo", cmd_live, "...", ("demo [ARGS]", "the whole system: Redis, three chat servers, the "
+     "reverse proxy (tools/demo.py)")),
+    ("top", cmd_live, "...", ("top, drill [ARGS]", "watch the running system; break it on "
+     "purpose (tools/demo.py)")),
     ("drill", cmd_live, "..."),
-    ("compare", cmd_compare, "...",
-     ("compare [--quick]", "the talk's Node.js programs against our C++ on the same load: table, "
-      "CSV, charts")),
-    ("slides", cmd_slides, "...",
-     ("slides", "build the decks: slides/build/*.html (offline) and *.pdf; checks code and "
-      "overflow")),
+    ("compare", cmd_compare, "...", ("compare [--quick]", "the talk's Node.js programs against "
+     "our C++ on the same load: table, CSV, charts")),
+    ("slides", cmd_slides, "...", ("slides", "build the decks: slides/build/*.html (offline) and "
+     "*.pdf; checks code and overflow")),
     ("sanitize", cmd_sanitize, "", ("sanitize", "the solutions' tests under ASan + UBSan "
-                                    "(build-asan/)")),
-    ("fuzz", cmd_fuzz, "--seconds",
-     ("fuzz [--seconds N]", "fuzz each parser that reads the network for N seconds (default 20): "
-      "fuzz/README.md")),
-    ("build", lambda args: 0 if build(args.targets) else 1, "TARGET...",
-     ("build [TARGET...]", "install what is missing, configure, build (everything, or the "
-      "targets)")),
-    ("install", cmd_install, "WHAT...",
-     ("install [WHAT...]", "install now what the commands would (default: tools build run; "
-      "tools/requirements.txt)")),
+     "(build-asan/)")),
+    ("fuzz", cmd_fuzz, "--seconds", ("fuzz [--seconds N]", "fuzz each parser that reads the "
+     "network for N seconds (default 20): fuzz/README.md")),
+    ("build", lambda args: 0 if build(args.targets) else 1, "TARGET...", ("build [TARGET...]",
+     "install what is missing, configure, build (everything, or the targets)")),
+    ("install", cmd_install, "WHAT...", ("install [WHAT...]", "install now what the commands "
+     "would (default: tools build run; tools/requirements.txt)")),
     ("help", None, "", ("help", "this text")),
     ("variant", cmd_variant, "--tests --program --patch"),
     ("manifest", cmd_manifest, "--check --build NN..."),
