@@ -1,19 +1,12 @@
-"""./workshop's commands (./workshop only installs python3, then runs this): the student's loop
-(check, hint, status, watch, reset, hunt, list, doctor), the builds around it (build, test, run,
-sanitize, fuzz, slides, compare, install), the live system (demo, top, drill: tools/demo.py) and
-CI's checks (variant, manifest, test-list, answers).
+"""./workshop's commands (`./workshop help`) and CI's checks of the lessons; standard library
+only (python3 is all a bare Debian has when ./workshop starts this).
 
-Each lesson's tests are one Catch2 executable (build/tests/NN-name/test_NN); its cases carry tags
-[stepK] (or a group's tag: [conventions], [blocking]). A case belongs to the LAST step it is
-tagged with: [step1][step4] needs steps 1 to 4, so it counts (and its hint comes) from step 4.
-A check builds only the lesson's program and its test executable, runs the tests once with our
-results file (--results: a JSON line per case), and keeps the results in .workshop/results/.
-
-HINTS.md, per lesson: `## Step K: title` (or `## Conventions`, named like the tag), then
-`### Tier 1`, `### Tier 2`, ... climbing from the idea to the code. `### Tier 1 for \u0060name\u0060`
-is shown instead of tier 1 when that test is the one that failed.
-
-Standard library only (python3 is all a bare Debian has when ./workshop starts this).
+A lesson's tests are one Catch2 executable whose cases carry tags [stepK] (or a group's:
+[conventions]). A case belongs to the LAST step it is tagged with: [step1][step4] counts (and its
+hint comes) from step 4. A check builds the lesson's program and tests, runs them once with
+--results (a JSON line per case) and keeps what they found in .workshop/results/.
+HINTS.md: `## Step K: title` (or `## Conventions`), then `### Tier 1`, `### Tier 2`... from the
+idea to the code; `### Tier 1 for \u0060name\u0060` replaces tier 1 when that test failed first.
 """
 import argparse
 import dataclasses
@@ -21,8 +14,10 @@ import glob
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -31,7 +26,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wslib import (INSTALL, ROOT, build_dir, built, die, ensure_node,  # noqa: E402
-                   install_packages, lesson_dir, lesson_dirs, list_cases, manifest, program_of, say)
+                   install_packages, lesson_dir, lesson_dirs, list_cases, manifest, program_of,
+                   read_json, say)
 
 BUILD = build_dir()
 STATE = os.path.join(ROOT, ".workshop")  # results, hint progress, backups: ignored by git
@@ -55,17 +51,30 @@ def plural(count, word):
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
+def write_json(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as out:
+        json.dump(data, out, indent=1)
+
+
+def git(*args, check=True):
+    return subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True, check=check)
+
+
+def in_git():
+    return shutil.which("git") and not git("rev-parse", "--git-dir", check=False).returncode
+
+
 # ---- installing, configuring, building ----
-
-
 def configure(folder=BUILD, preset="default", *extra):
-    """Configures `folder` unless a configure there finished (CMake writes the Makefile last);
-    after that CMake itself configures again whenever a file it read changes."""
+    # Once a configure finished (CMake writes the Makefile last), CMake itself configures again
+    # whenever a file it read changes.
     if os.path.exists(os.path.join(folder, "Makefile")):
         return
-    say(f"configuring {shown(folder)}/ (cmake{' --preset ' + preset if preset else ''})")
-    done = subprocess.run(["cmake", *(["--preset", preset] if preset else []), "-B", folder, *extra],
-                          cwd=ROOT, capture_output=True, text=True)
+    flags = ["--preset", preset] if preset else []
+    say(f"configuring {shown(folder)}/ (cmake{''.join(' ' + flag for flag in flags)})")
+    done = subprocess.run(["cmake", *flags, "-B", folder, *extra], cwd=ROOT, capture_output=True,
+                          text=True)
     if done.returncode:
         sys.stderr.write(done.stdout + done.stderr)
         die(f"configuring {shown(folder)}/ failed (above). Fix it, then run the same command "
@@ -83,9 +92,9 @@ def build(targets, log_path=None):
 
 def logged(command, log_path):
     with open(log_path, "w") as log:
-        ok = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode == 0
+        done = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     with open(log_path, errors="replace") as log:
-        return ok, log.read()
+        return done.returncode == 0, log.read()
 
 
 def show_build_errors(log_path, folder):
@@ -94,37 +103,28 @@ def show_build_errors(log_path, folder):
     noise = re.compile(r"^\[ *\d+%\]|^g?make|^Consolidate compiler|^-- ")
     with open(log_path, errors="replace") as log:
         lines = [line.rstrip("\n").replace(ROOT + "/", "") for line in log if not noise.match(line)]
-    first = next((k for k, line in enumerate(lines) if "error" in line), len(lines))
+    first = next((at for at, line in enumerate(lines) if "error" in line), len(lines))
     print("\n".join(lines[first:first + 40]))
     print(f"  (the whole build output: {shown(log_path)})")
 
 
 # ---- a lesson's tests and their results ----
-
-
 @dataclasses.dataclass
-class Case:
+class Case:  # first_failure() adds .about: the step a failure is about
     name: str
     tags: list
     passed: bool
     failures: list = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     where: str = ""
-    about: object = None  # the step a failure is about: first_failure() says
 
     @property
     def steps(self):
-        return sorted(int(t[4:]) for t in self.tags if re.fullmatch(r"step\d+", t))
+        return sorted(int(tag[4:]) for tag in self.tags if re.fullmatch(r"step\d+", tag))
 
     @property
-    def step(self):
-        """The step this case belongs to: its last step, or its group ("conventions")."""
+    def step(self):  # the last step it needs, or its group ("conventions")
         return self.steps[-1] if self.steps else self.tags[0] if self.tags else "other"
-
-    def to_json(self):
-        data = dataclasses.asdict(self)
-        del data["about"]
-        return data
 
 
 def step_label(step):
@@ -135,16 +135,12 @@ def step_order(step):
     return (0, step, "") if isinstance(step, int) else (1, 0, str(step))
 
 
-def step_spec(folder, step):
-    """Catch2's spec for the cases that belong to `step`: tagged with it and no later step."""
-    if not isinstance(step, int):
-        return f"[{step}]"
-    last = len(manifest(folder).get("steps", []))
-    return f"[step{step}]" + "".join(f"~[step{k}]" for k in range(step + 1, last + 1))
+def step_arg(value):
+    return int(value) if str(value).isdigit() else str(value).lower()
 
 
-def tests_of(folder):
-    return built(BUILD, "tests", folder, f"test_{folder[:2]}")
+def tests_of(folder, build_folder=BUILD):
+    return built(build_folder, "tests", folder, f"test_{folder[:2]}")
 
 
 def program_in(folder):
@@ -152,9 +148,8 @@ def program_in(folder):
 
 
 def run_tests(tests, program, spec=None, extra=(), quiet=True):
-    """[Case]: the test executable run once against `program` (all, or the cases of `spec`),
-    read from its --results file: a JSON line when a case starts and another when it ends
-    (tests/support/src/main.cpp); a case that never ended (the executable died in it) failed."""
+    """[Case] from the test executable's --results: a JSON line when a case starts and another
+    when it ends (tests/support/src/main.cpp); a case that never ended failed."""
     with tempfile.TemporaryDirectory(prefix="workshop.") as work:
         results = os.path.join(work, "results.jsonl")
         done = subprocess.run([tests, "--program", program, *extra, *([spec] if spec else []),
@@ -168,76 +163,58 @@ def run_tests(tests, program, spec=None, extra=(), quiet=True):
         except ValueError:
             continue
         if data.get("passed") is None:
-            data.update(passed=False, failures=["the test executable stopped in the middle of this case"])
+            data.update(passed=False,
+                        failures=["the test executable stopped in the middle of this case"])
         data["where"] = shown(data.get("where", ""))
-        data["failures"] = [f.replace(ROOT + "/", "") for f in data.get("failures", [])]
-        cases[data["name"]] = Case(**{k: data[k] for k in data if k in Case.__dataclass_fields__})
+        data["failures"] = [text.replace(ROOT + "/", "") for text in data.get("failures", [])]
+        cases[data["name"]] = Case(**{key: data[key] for key in data
+                                      if key in Case.__dataclass_fields__})
     if not cases and not quiet:
         sys.stderr.write(done.stdout + done.stderr)
     return list(cases.values())
 
 
 def fingerprint(folder):
-    """Changes whenever a source of the lesson or of its tests is saved, made or removed (not
-    its README or HINTS.md: they change no result)."""
+    """Changes whenever a source of the lesson or of its tests is saved, made or removed (not a
+    hidden or backup file, nor its README or HINTS.md: they change no result)."""
     digest = hashlib.sha1()
     for tree in ("lessons", "tests"):
-        for directory, _, files in sorted(os.walk(os.path.join(ROOT, tree, folder))):
-            for name in sorted(files):
-                if name.startswith(".") or name.endswith(("~", ".swp", ".md")):
-                    continue
-                try:
-                    info = os.stat(os.path.join(directory, name))
-                except OSError:
-                    continue
-                digest.update(f"{directory}/{name} {info.st_mtime_ns} {info.st_size}\n".encode())
+        for path in sorted(glob.glob(f"{ROOT}/{tree}/{folder}/**", recursive=True)):
+            try:
+                info = os.stat(path)
+            except OSError:  # removed since
+                continue
+            if stat.S_ISREG(info.st_mode) and not path.endswith(("~", ".swp", ".md")):
+                digest.update(f"{path} {info.st_mtime_ns} {info.st_size}\n".encode())
     return digest.hexdigest()
 
 
-def load_results(folder):
-    try:
-        with open(os.path.join(RESULTS, folder + ".json")) as saved:
-            return json.load(saved)
-    except (OSError, ValueError):
-        return None
-
-
-def saved_cases(saved):
-    return [Case(**c) for c in saved["cases"]] if saved else []
-
-
-def save_results(folder, print_ran, cases=None, complete=True):
-    """Keeps what this run found (cases None: the build failed); a run of one step updates only
-    that step's cases."""
-    saved = load_results(folder) or {"cases": [], "complete": False}
-    if cases is None:
-        saved.update(fingerprint=print_ran, when=time.time(), build="failed")
-    else:
-        known = {} if complete else {c["name"]: c for c in saved["cases"]}
-        known.update((c.name, c.to_json()) for c in cases)
-        saved = {"fingerprint": print_ran, "when": time.time(), "build": "ok",
-                 "complete": complete or saved.get("complete", False), "cases": list(known.values())}
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, folder + ".json"), "w") as out:
-        json.dump(saved, out, indent=1)
+def saved_results(folder):  # what the last runs found ({} if none), and its [Case]
+    saved = read_json(os.path.join(RESULTS, folder + ".json"), {})
+    return saved, [Case(**case) for case in saved.get("cases", [])]
 
 
 def build_and_test(folder, log_name, spec=None, complete=True, testing=None):
-    """Builds the lesson's program and tests and runs them (saying `testing` first); [Case], or
-    None if it did not build (the build's errors shown). Either is kept for status and hint."""
-    before = fingerprint(folder)
+    """[Case], or None if the lesson did not build (its errors shown); either is kept for status
+    and hint (a run of one step updates only that step's cases)."""
+    before, saved = fingerprint(folder), saved_results(folder)[0]
     log_path = os.path.join(BUILD, log_name)
     os.makedirs(BUILD, exist_ok=True)
-    if not build([f"lessons_{folder[:2]}_{program_of(folder)}", f"test_{folder[:2]}"], log_path):
-        save_results(folder, before)
+    cases = None
+    if build([f"lessons_{folder[:2]}_{program_of(folder)}", f"test_{folder[:2]}"], log_path):
+        if testing:
+            say(testing)
+        cases = run_tests(tests_of(folder), program_in(folder), spec, quiet=False,
+                          extra=["--lesson-readme", f"lessons/{folder}/README.md"])
+        if not cases:
+            return cases
+        known = {} if complete else {case["name"]: case for case in saved.get("cases", [])}
+        known.update((case.name, dataclasses.asdict(case)) for case in cases)
+        saved = {"cases": list(known.values())}
+    saved.update(fingerprint=before, when=time.time(), build="ok" if cases else "failed")
+    write_json(os.path.join(RESULTS, folder + ".json"), saved)
+    if cases is None:
         show_build_errors(log_path, folder)
-        return None
-    if testing:
-        say(testing)
-    cases = run_tests(tests_of(folder), program_in(folder), spec, quiet=False,
-                      extra=["--lesson-readme", f"lessons/{folder}/README.md"])
-    if cases:
-        save_results(folder, before, cases, complete)
     return cases
 
 
@@ -256,44 +233,40 @@ def first_failure(cases, asked=None):
     the step its story's hint names ("Hint: step 1: ..."), else the first step it needs that no
     passing test covers yet (a test of steps 1 and 4 that fails once step 1's own test passes is
     about step 4), or `asked` when one step was checked."""
-    done = {k for c in cases if c.passed for k in c.steps}
-    best = None
-    for index, case in enumerate(cases):
-        if case.passed:
-            continue
-        named = next((int(m.group(1)) for f in case.failures for m in [HINT_STEP.search(f)] if m), None)
-        about = asked if asked is not None else named if named is not None else next(
-            (k for k in case.steps if k not in done), case.step)
-        key = (step_order(about), step_order(case.step), index)
-        if best is None or key < best[0]:
-            best = (key, case, about)
-    if best is None:
-        return None
-    best[1].about = best[2]
-    return best[1]
+    done = {step for case in cases if case.passed for step in case.steps}
+    failing = [case for case in cases if not case.passed]
+    for case in failing:
+        named = [int(hint.group(1)) for text in case.failures
+                 for hint in [HINT_STEP.search(text)] if hint]
+        case.about = asked if asked is not None else named[0] if named else next(
+            (step for step in case.steps if step not in done), case.step)
+    return min(failing, key=lambda case: (step_order(case.about), step_order(case.step)),
+               default=None)  # the first of equals
 
 
 def print_progress(cases):
-    say(f"{sum(c.passed for c in cases)} of {plural(len(cases), 'test')} pass")
+    say(f"{sum(case.passed for case in cases)} of {plural(len(cases), 'test')} pass")
     for step, step_cases in by_step(cases).items():
-        passed = sum(c.passed for c in step_cases)
+        passed = sum(case.passed for case in step_cases)
         mark = "ok" if passed == len(step_cases) else "  "
         print(f"  {mark}  {step_label(step):<12} {passed}/{len(step_cases)} tests pass")
 
 
 def print_failure(failing, cases):
     step = failing.about
-    mine = [c for c in cases if c.step == step] or [c for c in cases if step in c.steps]
-    failing_ones = [c for c in mine if not c.passed]
-    if all(not c.passed for c in cases) and len(cases) > 1:
+    label = step_label(step)
+    mine = ([case for case in cases if case.step == step]
+            or [case for case in cases if step in case.steps])
+    failing_ones = [case for case in mine if not case.passed]
+    if not any(case.passed for case in cases) and len(cases) > 1:
         state = f"every test fails: 0 of {len(cases)} pass"
     elif len(mine) == 1:
-        state = f"the only test of {step_label(step)}"
+        state = f"the only test of {label}"
     elif len(failing_ones) == 1:
-        state = f"the only one of {step_label(step)} that fails: {len(mine) - 1} of {len(mine)} pass"
+        state = f"the only one of {label} that fails: {len(mine) - 1} of {len(mine)} pass"
     else:
-        state = f"{len(failing_ones)} of {len(mine)} tests of {step_label(step)} fail"
-    say(f"the first failing test of {step_label(step)}: \"{failing.name}\" ({state})")
+        state = f"{len(failing_ones)} of {len(mine)} tests of {label} fail"
+    say(f"the first failing test of {label}: \"{failing.name}\" ({state})")
     if failing.where:
         print(f"  the test: {failing.where}")
     for failure in failing.failures:
@@ -309,67 +282,60 @@ def print_rows(rows, width=34):
 
 
 # ---- HINTS.md ----
-
-
 def read_hints(folder):
-    """[(key, title, {tier: text}, {(tier, test name): text})]: HINTS.md's sections, a step's
-    key its number, a group's its name in lower case."""
+    """{key: (title, {(tier, test name or None): text})}: HINTS.md's sections, by a step's number
+    or a group's name in lower case."""
     path = os.path.join(ROOT, "lessons", folder, "HINTS.md")
     text = open(path).read() if os.path.exists(path) else ""
-    sections = []
+    sections = {}
     for chunk in re.split(r"^## ", text, flags=re.M)[1:]:
         title, _, body = chunk.partition("\n")
         title = title.strip()
         step = re.match(r"(?i)step (\d+)\b", title)
-        tiers, for_test = {}, {}
         parts = re.split(r"^### Tier (\d+)(?: for `(.+)`)?[ \t]*$", body, flags=re.M)
-        for number, test, tier_text in zip(parts[1::3], parts[2::3], parts[3::3]):
-            (for_test if test else tiers)[(int(number), test) if test else int(number)] = tier_text.strip("\n")
-        sections.append((int(step.group(1)) if step else title.split(":")[0].strip().lower(),
-                         title, tiers, for_test))
+        tiers = {(int(number), test): tier.strip("\n")
+                 for number, test, tier in zip(parts[1::3], parts[2::3], parts[3::3])}
+        key = int(step.group(1)) if step else title.split(":")[0].strip().lower()
+        sections.setdefault(key, (title, tiers))
     return sections
 
 
-def hint_section(sections, step):
-    key = step if isinstance(step, int) else str(step).lower()
-    return next((s for s in sections if s[0] == key and s[2]), None)
+def last_tier(sections, step):  # 0: no hints for that step
+    return max([tier for tier, test in sections.get(step, ("", {}))[1] if test is None], default=0)
 
 
 def print_hint(folder, step, tier, failing_case=None):
-    section = hint_section(read_hints(folder), step)
-    if not section:
+    sections = read_hints(folder)
+    last = last_tier(sections, step)
+    if not last:
         print(f"  (no hints written for {step_label(step)} yet: read lessons/{folder}/README.md)")
         return 0
-    _, title, tiers, for_test = section
-    tier = min(tier, max(tiers))
-    text = tiers.get(tier, "")
-    about = ""
-    if failing_case and (tier, failing_case.name) in for_test:
-        text, about = for_test[tier, failing_case.name], " for the test that failed"
-    say(f"hint for {title} (tier {tier} of {max(tiers)}{about})")
+    title, tiers = sections[step]
+    tier = min(tier, last)
+    named = tiers.get((tier, failing_case.name)) if failing_case else None
+    say(f"hint for {title} (tier {tier} of {last}"
+        f"{'' if named is None else ' for the test that failed'})")
+    text = tiers.get((tier, None), "") if named is None else named
     for line in re.sub(r"\n{3,}", "\n\n", text).splitlines():
         print(f"  {line}" if line else "")
     os.makedirs(HINTS_SEEN, exist_ok=True)
     with open(os.path.join(HINTS_SEEN, f"{folder}-step{step}"), "w") as seen:
         seen.write(f"{tier}\n")
-    return max(tiers)
+    return last
 
 
 # ---- the student's loop ----
-
-
-def step_arg(value):
-    return int(value) if str(value).isdigit() else str(value).lower()
-
-
 def check_lesson(folder, step=None):
-    nn = folder[:2]
+    nn, one = folder[:2], step is not None
     if not os.path.exists(os.path.join(ROOT, "tests", folder, "CMakeLists.txt")):
         die(f"lesson {nn} has no tests yet (tests/{folder})")
     say(f"building your lesson {nn} (lessons/{folder}) and its tests")
-    cases = build_and_test(folder, "last-check-build.log",
-                           step_spec(folder, step) if step is not None else None, step is None,
-                           f"testing {f'step {step} of ' if step is not None else ''}lesson {nn} "
+    spec = f"[{step}]" if one else None
+    if isinstance(step, int):  # the cases that belong to it: tagged with it and no later step
+        last = len(manifest(folder).get("steps", []))
+        spec = f"[step{step}]" + "".join(f"~[step{later}]" for later in range(step + 1, last + 1))
+    cases = build_and_test(folder, "last-check-build.log", spec, not one,
+                           f"testing {f'step {step} of ' if one else ''}lesson {nn} "
                            f"against your program ({shown(program_in(folder))})")
     if cases is None:
         return 1
@@ -379,16 +345,17 @@ def check_lesson(folder, step=None):
         cases = build_and_test(folder, "last-check-build.log", f"[step{step}]", False)
     if not cases:
         die("the tests did not run (see above)" + (
-            f"; does step {step} exist? ./workshop hint {nn} lists the steps" if step is not None else ""))
+            f"; does step {step} exist? ./workshop hint {nn} lists the steps" if one else ""))
     print_progress(cases)
-    failing = first_failure(cases, step)
+    failing, tests = first_failure(cases, step), plural(len(cases), "test")
+    if failing is None and one:
+        say(f"step {step} passes ({tests}). The whole lesson: ./workshop check {nn}")
+        return 0
     if failing is None:
-        if step is not None:
-            say(f"step {step} passes ({plural(len(cases), 'test')}). The whole lesson: ./workshop check {nn}")
-            return 0
-        say(f"lesson {nn} passes: all {plural(len(cases), 'test')}.")
-        print(f"  Compare with the reference solution:  diff -u lessons/{folder} solutions/{folder}")
-        later = [d for d in lesson_dirs() if d > folder]
+        say(f"lesson {nn} passes: all {tests}.")
+        print(f"  Compare with the reference solution:  diff -u lessons/{folder} "
+              f"solutions/{folder}")
+        later = [other for other in lesson_dirs() if other > folder]
         print(f"  Next: lesson {later[0][:2]} ({later[0][3:]}): read lessons/{later[0]}/README.md, "
               f"then ./workshop check {later[0][:2]}" if later else
               "  That was the last lesson. ./workshop status shows them all.")
@@ -397,25 +364,21 @@ def check_lesson(folder, step=None):
     print_hint(folder, failing.about, 1, failing)
     say("what next")
     about = failing.about
+    rows = [(f"./workshop check {nn}", "run the tests again")]
     if isinstance(about, int):
-        pattern = re.compile(rf"TODO step {about}(?!\d)")
-        files = [f"lessons/{folder}/{name}" for name in sorted(os.listdir(os.path.join(ROOT, "lessons", folder)))
-                 if name.endswith((".cpp", ".hpp", ".h")) and pattern.search(
-                     open(os.path.join(ROOT, "lessons", folder, name), errors="replace").read())]
+        todo = re.compile(rf"TODO step {about}(?!\d)")
+        files = [shown(path) for path in sorted(glob.glob(f"{ROOT}/lessons/{folder}/*.[ch]*"))
+                 if path.endswith((".cpp", ".hpp", ".h"))
+                 and todo.search(open(path, errors="replace").read())]
         print(f"  Read step {about} in lessons/{folder}/README.md"
               + (f", then edit {' '.join(files)} (TODO step {about})" if files else ""))
         rows = [(f"./workshop check {nn} --step {about}",
-                 "run these tests again" if step is not None else f"run only step {about}'s tests")]
+                 "run these tests again" if one else f"run only step {about}'s tests")]
     else:
         print(f"  Read lessons/{folder}/README.md; what you changed: git diff lessons/{folder}")
-        rows = [(f"./workshop check {nn}", "run the tests again")]
     print_rows(rows + [(f"./workshop hint {nn} {about} --more", "a more explicit hint"),
                        (f"./workshop watch {nn}", "check again on every save")])
     return 1
-
-
-def cmd_check(args):
-    return check_lesson(args.folder, args.step if args.step is not None else args.k)
 
 
 def cmd_watch(args):
@@ -443,36 +406,34 @@ def cmd_watch(args):
 def cmd_hint(args):
     folder, nn, step = args.folder, args.folder[:2], args.k
     sections = read_hints(folder)
+    titles = "".join(f"  {title}\n" for title, _ in sections.values())
     if not sections:
         die(f"lesson {nn} has no hints yet: read lessons/{folder}/README.md")
-    saved = load_results(folder)
-    fresh = saved and saved.get("fingerprint") == fingerprint(folder) and saved.get("build") == "ok"
-    failing = first_failure(saved_cases(saved)) if fresh else None
+    saved, cases = saved_results(folder)
+    fresh = saved.get("fingerprint") == fingerprint(folder) and saved.get("build") == "ok"
     if step is None and not fresh:
         say(f"finding the first step whose tests fail (building lesson {nn}, running its tests)")
-        cases = build_and_test(folder, "last-check-build.log")
+        cases, fresh = build_and_test(folder, "last-check-build.log"), True
         if cases is None:
             return 1
-        failing = first_failure(cases)
+    failing = first_failure(cases) if fresh else None
+    if step is None and failing is None:
+        say(f"every test of lesson {nn} passes: no hint needed. Hints for one step: "
+            f"./workshop hint {nn} K")
+        print(titles, end="")
+        return 0
     if step is None:
-        if failing is None:
-            say(f"every test of lesson {nn} passes: no hint needed. Hints for one step: "
-                f"./workshop hint {nn} K")
-            print("\n".join(f"  {s[1]}" for s in sections))
-            return 0
         step = failing.about
         print(f"  (the test that fails first: \"{failing.name}\")")
-    if not hint_section(sections, step):
+    if not last_tier(sections, step):
         sys.stderr.write(f"No hints for {step_label(step)} of lesson {nn}. The steps with hints:\n"
-                         + "".join(f"  {s[1]}\n" for s in sections))
+                         + titles)
         return 2
-    tier = 1
-    if args.more:
-        try:
-            with open(os.path.join(HINTS_SEEN, f"{folder}-step{step}")) as seen:
-                tier = int(seen.read().strip() or 0) + 1
-        except (OSError, ValueError):
-            tier = 1
+    seen = os.path.join(HINTS_SEEN, f"{folder}-step{step}")
+    try:
+        tier = int(open(seen).read().strip() or 0) + 1 if args.more else 1
+    except (OSError, ValueError):
+        tier = 1
     tiers = print_hint(folder, step, tier, failing if failing and failing.about == step else None)
     print(f"  More: ./workshop hint {nn} {step} --more" if tier < tiers else
           f"  That is the last tier. The reference: solutions/{folder}/")
@@ -480,9 +441,9 @@ def cmd_hint(args):
 
 
 def lessons_with_tests():
-    return [d for d in lesson_dirs() if program_of(d)
-            and os.path.exists(os.path.join(ROOT, "tests", d, "CMakeLists.txt"))
-            and os.path.exists(os.path.join(ROOT, "lessons", d, "CMakeLists.txt"))]
+    return [folder for folder in lesson_dirs() if program_of(folder)
+            and os.path.exists(os.path.join(ROOT, "tests", folder, "CMakeLists.txt"))
+            and os.path.exists(os.path.join(ROOT, "lessons", folder, "CMakeLists.txt"))]
 
 
 def cmd_status(args):
@@ -494,57 +455,54 @@ def cmd_status(args):
         if args.rerun:  # without it, status only reads what earlier checks recorded
             say(f"lesson {folder[:2]}: building and running its tests")
             build_and_test(folder, f"last-status-{folder[:2]}.log")
-        saved = load_results(folder)
-        rows.append((folder, saved, bool(saved) and saved.get("fingerprint") != fingerprint(folder)))
-    max_step = max([c.step for _, s, _ in rows for c in saved_cases(s) if isinstance(c.step, int)],
-                   default=0)
+        saved, cases = saved_results(folder)
+        stale = bool(saved) and saved.get("fingerprint") != fingerprint(folder)
+        rows.append((folder, saved, by_step(cases), first_failure(cases), stale))
+    steps = range(1, max([step for row in rows for step in row[2] if isinstance(step, int)],
+                         default=0) + 1)
 
     def cell(cases):
-        passed = sum(c.passed for c in cases)
+        passed = sum(case.passed for case in cases)
         return ("ok " if passed == len(cases) else "") + f"{passed}/{len(cases)}" if cases else ""
 
-    print()
-    print(f"{'lesson':<24}" + "".join(f"{'step ' + str(k):<9}" for k in range(1, max_step + 1))
+    print(f"\n{'lesson':<24}" + "".join(f"{'step ' + str(step):<9}" for step in steps)
           + f"{'other':<13}next")
-    for folder, saved, stale in rows:
+    for folder, saved, table, failing, stale in rows:
         nn = folder[:2]
         line = f"{nn + ' ' + folder[3:] + (' *' if stale else ''):<24}"
+        others = [case for step, cases in table.items() if not isinstance(step, int)
+                  for case in cases]
         if not saved:
-            print(line + f"not started: ./workshop check {nn}")
-            continue
-        if saved.get("build") == "failed":
-            print(line + f"does not compile: ./workshop check {nn} shows the error")
-            continue
-        table = by_step(saved_cases(saved))
-        line += "".join(f"{cell(table.get(k, [])):<9}" for k in range(1, max_step + 1))
-        line += f"{cell([c for s, cs in table.items() if not isinstance(s, int) for c in cs]):<13}"
-        failing = first_failure(saved_cases(saved))
-        print(line + ("done" if failing is None else f"./workshop check {nn} --step {failing.about}"
-                      if isinstance(failing.about, int) else f"./workshop check {nn}   ({failing.about})"))
-    print()
-    print("Each cell: tests that pass / tests of that step (a test counts for the last step it "
-          "needs); ok: all pass.")
-    print("other: the tests that belong to no step (conventions: --help, bad flags, signals; "
-          "and the like).")
-    if any(stale for _, _, stale in rows):
-        print("*: edited since these results: ./workshop check NN (or status --rerun) runs it again.")
-    solved = hunts_solved()
+            line += f"not started: ./workshop check {nn}"
+        elif saved.get("build") == "failed":
+            line += f"does not compile: ./workshop check {nn} shows the error"
+        else:
+            line += "".join(f"{cell(table.get(step, [])):<9}" for step in steps)
+            line += f"{cell(others):<13}"
+            line += ("done" if failing is None else f"./workshop check {nn} --step {failing.about}"
+                     if isinstance(failing.about, int) else
+                     f"./workshop check {nn}   ({failing.about})")
+        print(line)
+    print("\nEach cell: tests that pass / tests of that step (a test counts for the last step it "
+          "needs); ok: all pass.\nother: the tests that belong to no step (conventions: --help, "
+          "bad flags, signals; and the like).")
+    if any(row[4] for row in rows):
+        print("*: edited since these results: ./workshop check NN (or status --rerun) runs it "
+              "again.")
+    solved = set(read_json(HUNTS_SOLVED, []))
     print("Bug hunts solved (./workshop hunt NN): " + ", ".join(
-        f"{f[:2]} {sum(f'{f[:2]}-{m}' in solved for m in hunts_of(f))}/{len(hunts_of(f))}"
-        for f, _, _ in rows if hunts_of(f)))
-    when = max((s.get("when", 0) for _, s, _ in rows if s), default=0)
+        f"{folder[:2]} {sum(f'{folder[:2]}-{name}' in solved for name in hunts_of(folder))}"
+        f"/{len(hunts_of(folder))}" for folder in folders if hunts_of(folder)))
+    when = max((row[1].get("when", 0) for row in rows), default=0)
     print((f"From the last runs (latest {time.strftime('%H:%M', time.localtime(when))}); "
-           if when else "Nothing checked yet; ") + "./workshop status --rerun builds and runs them all now.")
+           if when else "Nothing checked yet; ") + "./workshop status --rerun builds and runs "
+          "them all now.")
     return 0
-
-
-def git(*args, check=True):
-    return subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True, check=check)
 
 
 def cmd_reset(args):
     folder = args.folder
-    if not shutil.which("git") or git("rev-parse", "--git-dir", check=False).returncode:
+    if not in_git():
         die("reset needs the git clone of the workshop")
     if git("cat-file", "-e", f"HEAD:lessons/{folder}", check=False).returncode:
         die(f"lessons/{folder} is not in git's HEAD: nothing to restore")
@@ -554,23 +512,23 @@ def cmd_reset(args):
         return 0
     print(f"Your changes in lessons/{folder}:")
     print("\n".join("  " + line for line in changes.rstrip("\n").splitlines()))
-    backup = os.path.join(STATE, "backup", f"{folder}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if not args.yes:
-        try:
-            answer = input(f"Put the skeleton back? Your files are kept in {shown(backup)}/ [y/N] ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
-            say("nothing changed")
-            return 1
-    shutil.copytree(os.path.join(ROOT, "lessons", folder), backup)
+    backup = shown(os.path.join(STATE, "backup", f"{folder}-{time.strftime('%Y%m%d-%H%M%S')}"))
+    question = f"Put the skeleton back? Your files are kept in {backup}/ [y/N] "
+    try:
+        answer = "y" if args.yes else input(question)
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        say("nothing changed")
+        return 1
+    shutil.copytree(os.path.join(ROOT, "lessons", folder), os.path.join(ROOT, backup))
     git("checkout", "HEAD", "--", f"lessons/{folder}")
     git("clean", "-fdq", "--", f"lessons/{folder}")
     for name in glob.glob(os.path.join(HINTS_SEEN, folder + "-*")):
         os.unlink(name)
-    say(f"lessons/{folder} is the skeleton again. Your work: {shown(backup)}/")
-    print(f"  To see what you had: diff -ru lessons/{folder} {shown(backup)}")
-    print(f"  To bring it back:    cp -a {shown(backup)}/. lessons/{folder}/")
+    say(f"lessons/{folder} is the skeleton again. Your work: {backup}/")
+    print(f"  To see what you had: diff -ru lessons/{folder} {backup}")
+    print(f"  To bring it back:    cp -a {backup}/. lessons/{folder}/")
     return 0
 
 
@@ -581,19 +539,9 @@ def cmd_list(args):
 
 
 # ---- known-bad variants: the mistakes in tests/mutants/, hunted by students and by CI ----
-
-
 def hunts_of(folder):
     return {name: (os.path.join(ROOT, "tests", "mutants", folder, name + ".patch"), hunt["step"],
                    hunt["mistake"]) for name, hunt in manifest(folder).get("hunts", {}).items()}
-
-
-def hunts_solved():
-    try:
-        with open(HUNTS_SOLVED) as saved:
-            return set(json.load(saved))
-    except (OSError, ValueError):
-        return set()
 
 
 def cmd_variant(args):
@@ -607,16 +555,17 @@ def cmd_variant(args):
         print("  lessons/NN-name/lesson.json lists no such hunt: add it there, with its step")
         return 1
     if not os.access(args.program, os.X_OK):
-        print(f"  {args.program} is not built (else every test would fail and it would look caught)")
+        print(f"  {args.program} is not built (else every test would fail and it would look "
+              "caught)")
         return 1
     cases = run_tests(args.tests, args.program)
     failing = first_failure(cases)
-    if not cases or failing is None:
+    if failing is None:
         print(f"  HOLE: all {len(cases)} test cases pass against it. Add a test that catches it."
               if cases else "  the tests did not run")
         return 1
-    print(f"  caught by {sum(not c.passed for c in cases)} of {len(cases)} test cases:")
-    print("".join(f"    - {c.name}\n" for c in cases if not c.passed), end="")
+    print(f"  caught by {sum(not case.passed for case in cases)} of {len(cases)} test cases:")
+    print("".join(f"    - {case.name}\n" for case in cases if not case.passed), end="")
     if failing.about != step:
         print(f"  but ./workshop check would send the student to {step_label(failing.about)} "
               f"(first failure: \"{failing.name}\"), and the mistake is in step {step}: make a "
@@ -631,26 +580,27 @@ def cmd_hunt(args):
     real mistake in it (tests/mutants/); its tests fail, the story shows what happened, and the
     student fixes the mistake in a copy (hunts/NN-K/); --check tests the fixed copy and, once it
     passes, tells what the mistake was. Hunts go by number: a name would give the mistake away."""
-    folder, nn, solved = args.folder, args.folder[:2], hunts_solved()
-    hunts = hunts_of(folder)
+    folder, nn = args.folder, args.folder[:2]
+    hunts, solved = hunts_of(folder), set(read_json(HUNTS_SOLVED, []))
     names = list(hunts)
+    unsolved = [number for number, name in enumerate(names, 1) if f"{nn}-{name}" not in solved]
     if not hunts:
         die(f"lesson {nn} has no hunts")
     if args.list:
-        say(f"lesson {nn}'s bug hunts ({sum(f'{nn}-{m}' in solved for m in names)} of {len(names)} solved)")
-        for k, mistake in enumerate(names, 1):
-            done = f"{nn}-{mistake}" in solved
-            print(f"  {k:>2}  {'solved' if done else '      '}  a mistake in step {hunts[mistake][1]}"
-                  + (f": {hunts[mistake][2]}" if done else ""))
+        say(f"lesson {nn}'s bug hunts ({len(names) - len(unsolved)} of {len(names)} solved)")
+        for number, name in enumerate(names, 1):
+            mistake = "" if number in unsolved else f": {hunts[name][2]}"
+            done = "      " if number in unsolved else "solved"
+            print(f"  {number:>2}  {done}  a mistake in step {hunts[name][1]}{mistake}")
         return 0
-    number = args.k or next((k for k, m in enumerate(names, 1) if f"{nn}-{m}" not in solved), None)
+    number = args.k or (unsolved + [None])[0]
     if number is None:
         say(f"every hunt of lesson {nn} is solved. ./workshop hunt {nn} --list")
         return 0
     if not 1 <= number <= len(names):
         die(f"lesson {nn} has hunts 1 to {len(names)}: ./workshop hunt {nn} --list")
-    mistake = names[number - 1]
-    patch, step, about = hunts[mistake]
+    name = names[number - 1]
+    patch, step, mistake = hunts[name]
     copy = os.path.join(HUNTS, f"{nn}-{number}")
     log_path = os.path.join(BUILD, "last-hunt-build.log")
     files = re.findall(r"^\+\+\+ b/(\S+)", open(patch).read(), re.M)
@@ -659,13 +609,13 @@ def cmd_hunt(args):
             die(f"no copy to check: ./workshop hunt {nn} {number} makes it")
         install_packages(["tools", "build"], "to build and test")
         configure()
-        run(["cmake", "-S", ROOT, "-B", BUILD], stdout=subprocess.DEVNULL)  # the copy is new to CMake
+        run(["cmake", "-S", ROOT, "-B", BUILD], stdout=subprocess.DEVNULL)  # the copy is new
         say(f"building your fixed copy ({shown(copy)}/) with the rest of the reference solution")
         target, program = f"hunt_{nn}_{number}", os.path.join(BUILD, "hunts", f"{nn}-{number}")
     else:
-        say(f"bug hunt {number} of {len(names)} (lesson {nn}): the reference solution with ONE real "
-            "mistake in it")
-        target, program = f"mutant_{nn}_{mistake}", os.path.join(BUILD, "mutants", folder, mistake)
+        say(f"bug hunt {number} of {len(names)} (lesson {nn}): the reference solution with ONE "
+            "real mistake in it")
+        target, program = f"mutant_{nn}_{name}", os.path.join(BUILD, "mutants", folder, name)
     if not build([target, f"test_{nn}"], log_path):
         show_build_errors(log_path, folder)
         return 1
@@ -674,120 +624,108 @@ def cmd_hunt(args):
     failing = first_failure(cases)
     if failing is not None:
         print_failure(failing, cases)
+    if args.check and (failing is not None or not cases):
+        say(f"not yet: edit {shown(copy)}/ again, then ./workshop hunt {nn} {number} --check")
+        return 1
     if args.check:
-        if failing is not None or not cases:
-            say(f"not yet: edit {shown(copy)}/ again, then ./workshop hunt {nn} {number} --check")
-            return 1
-        say(f"solved: the mistake was in step {step}: {about}")
+        say(f"solved: the mistake was in step {step}: {mistake}")
         print("  The mistake, as a diff from the reference solution:")
         print("".join(f"    {line}\n" for line in open(patch).read().splitlines()[1:]), end="")
-        os.makedirs(STATE, exist_ok=True)
-        with open(HUNTS_SOLVED, "w") as saved:
-            json.dump(sorted(solved | {f"{nn}-{mistake}"}), saved)
-        left = [m for m in names if f"{nn}-{m}" not in solved and m != mistake]
-        print(f"  Next: ./workshop hunt {nn}" + (f" ({len(left)} left)" if left else
+        write_json(HUNTS_SOLVED, sorted(solved | {f"{nn}-{name}"}))
+        left = len(unsolved) - (number in unsolved)
+        print(f"  Next: ./workshop hunt {nn}" + (f" ({left} left)" if left else
                                                    f" --list (all {len(names)} solved)"))
         return 0
     if not os.path.isdir(copy):
-        for name in files:
-            os.makedirs(os.path.dirname(os.path.join(copy, name)), exist_ok=True)
-            shutil.copy(os.path.join(program, "src", name), os.path.join(copy, name))
+        for file in files:
+            os.makedirs(os.path.dirname(os.path.join(copy, file)), exist_ok=True)
+            shutil.copy(os.path.join(program, "src", file), os.path.join(copy, file))
     say("your hunt")
-    print(f"  The mistake is in {' '.join(shown(os.path.join(copy, n)) for n in files)} (your copy;"
-          f" the rest of the program is solutions/{folder}/).")
-    print("  Read the story above: what did the client see, and what should it have seen? Which")
-    print("  step of the lesson promises that? Find the lines that break it and fix them there.")
+    print(f"  The mistake is in {' '.join(shown(os.path.join(copy, file)) for file in files)} "
+          f"(your copy; the rest of the program is solutions/{folder}/).")
+    print("  Read the story above: what did the client see, and what should it have seen? Which\n"
+          "  step of the lesson promises that? Find the lines that break it and fix them there.")
     print_rows([(f"./workshop hunt {nn} {number} --check", "test your fix (then see the mistake)"),
                 (f"./workshop hunt {nn} --list", "every hunt of this lesson")], 40)
     return 1
 
 
 # ---- doctor ----
-
-
-def install_sh(*arguments):
-    """What tools/install.sh prints: --list NAME... picks the packages for this release (NAME@release
-    only there; a "needed by" word stands for its packages), --missing NAME... those not installed."""
-    return subprocess.run([INSTALL, *arguments], capture_output=True, text=True,
-                          check=True).stdout.split()
-
-
-def requirements():
-    """[(package, command or None, needed by, what for)]: tools/requirements.txt's lines for
-    this release (NAME@release)."""
-    with open(os.path.join(ROOT, "tools", "requirements.txt")) as listed:
-        rows = [line.split(None, 3) for line in listed if line.strip() and not line.startswith("#")]
-    here = set(install_sh("--list", *[row[0] for row in rows]))
-    return [(p.partition("@")[0], None if c == "-" else c, need, what.strip())
-            for p, c, need, what in rows if p.partition("@")[0] in here]
-
-
-def detail(package, command):
-    """The installed version (Debian's, its epoch and revision left out), and for g++ whether it
-    compiles Asio's coroutines; "" when unknown (never fails)."""
-    listed = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True)
-    version = re.match(r"(?:\d+:)?([\d.]+\d)", listed.stdout) if listed.returncode == 0 else None
-    version = version.group(1) if version else ""
-    if package == "g++":
-        source = "#include <asio.hpp>\nasio::awaitable<int> f() { co_return 42; }\nint main() {}\n"
-        compiles = subprocess.run(["g++", "-std=c++20", "-fsyntax-only", "-x", "c++", "-"], input=source,
-                                  capture_output=True, text=True).returncode == 0
-        return version + (", C++20 coroutines (asio::awaitable compiles)" if compiles else
-                          ": NO C++20 coroutines with Asio (need g++ 11+ and libasio-dev)")
-    return version
-
-
 # The versions CI builds and tests with: Debian 12 (bookworm) and Debian 13 (trixie).
 TESTED = {"g++": ("12.", "14."), "cmake": ("3.25.", "3.31."), "libasio-dev": ("1.22.", "1.30."),
           "libhiredis-dev": ("0.14.", "1.2."), "catch2": ("2.13.",), "libcatch2-dev": ("3.7.",),
           "redis-server": ("7.0.", "8.0."), "python3": ("3.11.", "3.13.")}
+# How a missing package shows, by who needs it ("needed by" in tools/requirements.txt).
+ABSENT = {"tools": ("MISSING", ""), "build": ("MISSING", ""),
+          "run": ("later", ": installed by that command")}
+COROUTINES = "#include <asio.hpp>\nasio::awaitable<int> f() { co_return 42; }\nint main() {}\n"
 
 
 def cmd_doctor(args):
     try:
-        fields = dict(line.strip().replace('"', "").split("=", 1)
-                      for line in open("/etc/os-release") if "=" in line)
+        system = platform.freedesktop_os_release()
     except OSError:
-        fields = {}
-    tested = fields.get("ID") == "debian" and fields.get("VERSION_CODENAME") in ("bookworm", "trixie")
-    say(f"this is {fields.get('PRETTY_NAME', 'an unknown system (no /etc/os-release)')}: " + (
+        system = {}
+    release = system.get("ID"), system.get("VERSION_CODENAME")
+    tested = release in (("debian", "bookworm"), ("debian", "trixie"))
+    say(f"this is {system.get('PRETTY_NAME', 'an unknown system (no /etc/os-release)')}: " + (
         "CI tests the workshop on it" if tested else "NOT one CI tests (Debian 12 and 13 are); it "
         "may work, and the container does (README: On macOS or Windows)"))
     say("checking what the workshop needs (tools/requirements.txt says who installs what)")
-    rows = requirements()
-    not_installed = set(install_sh("--missing", *[p for p, c, _, _ in rows if c is None]))
+    with open(os.path.join(ROOT, "tools", "requirements.txt")) as listed:
+        rows = [line.split(None, 3) for line in listed if line.strip() and not line.startswith("#")]
+    here = subprocess.run([INSTALL, "--list", *[row[0] for row in rows]], capture_output=True,
+                          text=True, check=True).stdout.split()  # NAME@release: only there
+    rows = [(package.partition("@")[0], command, need, what.strip())
+            for package, command, need, what in rows if package.partition("@")[0] in here]
+    listed = subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Abbrev}|${Package}|${Version}\n",
+                             *[row[0] for row in rows]], capture_output=True, text=True).stdout
+    versions = {package: re.match(r"(?:\d+:)?([\d.]+\d)?", version).group(1) or ""
+                for status, package, version in (line.split("|") for line in listed.splitlines())
+                if status.startswith("ii")}  # Debian's version, no epoch, no revision
     fix_now = []
     for package, command, need, what in rows:
-        present = shutil.which(command) is not None if command else package not in not_installed
-        extra = detail(package, command) if present else ""
-        name = command or package
+        present = shutil.which(command) if command != "-" else package in versions
+        extra = versions.get(package, "") if present else ""
+        if present and package == "g++":
+            compiles = subprocess.run(["g++", "-std=c++20", "-fsyntax-only", "-x", "c++", "-"],
+                                      input=COROUTINES, capture_output=True, text=True)
+            extra += (", C++20 coroutines (asio::awaitable compiles)" if compiles.returncode == 0
+                      else ": NO C++20 coroutines with Asio (need g++ 11+ and libasio-dev)")
+        name = package if command == "-" else command
         if present and "NO C++20" not in extra:
-            untested = package in TESTED and extra[:1].isdigit() and not extra.startswith(TESTED[package])
-            print(f"  {'WARNING' if untested else 'ok':<9} {name:<20} {what}" + (f"  [{extra}]" if extra else "")
-                  + (f"  (CI tests {' and '.join(v + 'x' for v in TESTED[package])})" if untested else ""))
-        elif need in ("tools", "build"):
-            print(f"  MISSING   {name:<20} {what}  (package {package})")
-            fix_now.append(package)
-        elif need == "run":
-            print(f"  later     {name:<20} {what}  (package {package}: installed by that command)")
-        else:
-            print(f"  optional  {name:<20} {what}  (package {package})")
+            ci_versions = TESTED.get(package, ())
+            untested = ci_versions and extra[:1].isdigit() and not extra.startswith(ci_versions)
+            print(f"  {'WARNING' if untested else 'ok':<9} {name:<20} {what}"
+                  + (f"  [{extra}]" if extra else "")
+                  + (f"  (CI tests {' and '.join(version + 'x' for version in ci_versions)})"
+                     if untested else ""))
+            continue
+        state, later = ABSENT.get(need, ("optional", ""))
+        print(f"  {state:<9} {name:<20} {what}  (package {package}{later})")
+        fix_now += [package] if state == "MISSING" else []
     configured = os.path.exists(os.path.join(BUILD, "Makefile"))
-    print(f"  {'ok' if configured else 'later':<9} {'build folder':<20} {shown(BUILD)}/ "
-          + ("is configured" if configured else "is made by the first ./workshop check, run or test"))
-    print()
+    made = "is configured" if configured else "is made by the first ./workshop check, run or test"
+    print(f"  {'ok' if configured else 'later':<9} {'build folder':<20} {shown(BUILD)}/ {made}\n")
     if not fix_now:
         say("everything the lessons need is in place. Start with: ./workshop check 01")
         return 0
     sudo = "" if os.geteuid() == 0 else "sudo "
     say("missing for the lessons (./workshop check, run and test install these themselves):")
-    print(f"  {sudo}apt-get update && {sudo}apt-get install -y --no-install-recommends " + " ".join(fix_now))
+    print(f"  {sudo}apt-get update && {sudo}apt-get install -y --no-install-recommends "
+          + " ".join(fix_now))
     return 1
 
 
 # ---- CI's checks of the lessons themselves ----
-
 LIST_BEGIN, LIST_END = "<!-- tests:begin -->", "<!-- tests:end -->"
+
+
+def listed_cases(build_folder, folder):  # [Case] as the test executable lists them, None unbuilt
+    binary = tests_of(folder, build_folder)
+    if os.path.exists(binary):
+        return [Case(name, tags, False) for name, tags in list_cases(binary)]
+    return None
 
 
 def cmd_test_list(args):
@@ -795,29 +733,33 @@ def cmd_test_list(args):
     between the tests:begin/end markers."""
     drifted = []
     for folder in args.lessons or lessons_with_tests():
-        binary = built(args.build, "tests", folder, f"test_{folder[:2]}")
-        if not os.path.exists(binary):
-            die(f"{shown(binary)} is not built: ./workshop build test_{folder[:2]}")
-        cases = [Case(name, tags, False) for name, tags in list_cases(binary)]
+        cases = listed_cases(args.build, folder)
+        if cases is None:
+            die(f"{shown(tests_of(folder, args.build))} is not built: "
+                f"./workshop build test_{folder[:2]}")
         lines = [LIST_BEGIN, f"The tests, by step: {plural(len(cases), 'test')} (generated from "
-                 f"tests/{folder}/ by `python3 tools/loop.py test-list --write`; CI checks it):", ""]
+                 f"tests/{folder}/ by `python3 tools/loop.py test-list --write`; CI checks it):",
+                 ""]
         for step, step_cases in by_step(cases).items():
-            run_one = f"; `./workshop check {folder[:2]} --step {step}`" if isinstance(step, int) else ""
-            lines.append(f"- **{step_label(step).capitalize()}** ({plural(len(step_cases), 'test')}{run_one})")
-            lines.extend(f"  - {c.name}" for c in step_cases)
+            run_one = (f"; `./workshop check {folder[:2]} --step {step}`"
+                       if isinstance(step, int) else "")
+            lines.append(f"- **{step_label(step).capitalize()}** "
+                         f"({plural(len(step_cases), 'test')}{run_one})")
+            lines.extend(f"  - {case.name}" for case in step_cases)
         block = "\n".join(lines + [LIST_END])
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
         current = open(readme).read()
-        if LIST_BEGIN not in current or LIST_END not in current:
+        if not re.search(f"{LIST_BEGIN}.*{LIST_END}", current, re.S):
             die(f"lessons/{folder}/README.md has no {LIST_BEGIN} ... {LIST_END}: put the two "
                 "lines where the list goes (the end of its Steps section)")
-        head, rest = current.split(LIST_BEGIN, 1)
-        updated = head + block + rest.split(LIST_END, 1)[1]
+        updated = re.sub(f"{LIST_BEGIN}.*?{LIST_END}", lambda _: block, current, count=1,
+                         flags=re.S)
         if args.write and updated != current:
             open(readme, "w").write(updated)
             print(f"  wrote the test list into lessons/{folder}/README.md")
         elif args.check:
-            print(f"  {'ok' if updated == current else 'DRIFTED'}  lessons/{folder}/README.md's test list")
+            print(f"  {'ok' if updated == current else 'DRIFTED'}  lessons/{folder}/README.md's "
+                  "test list")
             drifted += [folder] if updated != current else []
         elif not args.write:
             print(block)
@@ -832,55 +774,51 @@ def manifest_problems(folder, build_folder):
     data, problems = manifest(folder), []
     if not data:
         return [f"lessons/{folder}/lesson.json is missing or not JSON"]
-    titles = [step["title"] for step in data.get("steps", [])]
-    groups = data.get("groups", [])
-    binary = built(build_folder, "tests", folder, f"test_{folder[:2]}")
-    if not os.path.exists(binary):
-        return [f"{shown(binary)} is not built"]
-    used = set()
-    for name, tags in list_cases(binary):
-        for tag in tags:
-            step = re.fullmatch(r"step(\d+)", tag)
-            if step and not 1 <= int(step.group(1)) <= len(titles):
-                problems.append(f"test \"{name}\" is tagged [{tag}]; the manifest has {len(titles)} steps")
-            elif not step and tag not in groups:
-                problems.append(f"test \"{name}\" is tagged [{tag}], which is no step and no group "
-                                "of the manifest")
-            used.add(tag)
-    problems += [f"no test is tagged [step{k}] ({title})" for k, title in enumerate(titles, 1)
-                 if f"step{k}" not in used]
+    titles = list(enumerate([step["title"] for step in data.get("steps", [])], 1))
+    groups, hunts = data.get("groups", []), data.get("hunts", {})
+    cases = listed_cases(build_folder, folder)
+    if cases is None:
+        return [f"{shown(tests_of(folder, build_folder))} is not built"]
+    for case in cases:
+        for tag in case.tags:
+            if re.fullmatch(r"step\d+", tag) and not 1 <= int(tag[4:]) <= len(titles):
+                problems.append(f"test \"{case.name}\" is tagged [{tag}]; the manifest has "
+                                f"{len(titles)} steps")
+            elif not re.fullmatch(r"step\d+", tag) and tag not in groups:
+                problems.append(f"test \"{case.name}\" is tagged [{tag}], which is no step and no "
+                                "group of the manifest")
+    used = {tag for case in cases for tag in case.tags}
+    problems += [f"no test is tagged [step{number}] ({title})" for number, title in titles
+                 if f"step{number}" not in used]
     problems += [f"no test is tagged [{group}], a group of the manifest" for group in groups
                  if group not in used]
-    for text, pattern in (("README.md", r"^### Step (\d+): (.+)$"), ("HINTS.md", r"^## Step (\d+): (.+)$")):
-        found = [(int(m.group(1)), m.group(2).strip()) for m in re.finditer(
-            pattern, open(os.path.join(ROOT, "lessons", folder, text)).read(), re.M)]
-        if found != list(enumerate(titles, 1)):
+    for text, heading in (("README.md", "###"), ("HINTS.md", "##")):
+        found = [(int(match.group(1)), match.group(2).strip()) for match in re.finditer(
+            rf"^{heading} Step (\d+): (.+)$",
+            open(os.path.join(ROOT, "lessons", folder, text)).read(), re.M)]
+        if found != titles:
             problems.append(f"lessons/{folder}/{text}'s step headings are {found}; the manifest's "
-                            f"steps are {list(enumerate(titles, 1))}")
-    sections = {s[0] for s in read_hints(folder)}
+                            f"steps are {titles}")
     problems += [f"lessons/{folder}/HINTS.md has no section '## {group.capitalize()}'"
-                 for group in groups if group not in sections]
-    patches = {os.path.basename(p)[:-6] for p in glob.glob(os.path.join(ROOT, "tests", "mutants", folder, "*.patch"))}
-    hunts = data.get("hunts", {})
+                 for group in groups if group not in read_hints(folder)]
+    patches = {os.path.basename(path)[:-6] for path in glob.glob(
+        os.path.join(ROOT, "tests", "mutants", folder, "*.patch"))}
     problems += [f"tests/mutants/{folder}/{name}.patch is not among the manifest's hunts"
                  for name in sorted(patches - set(hunts))]
     for name, hunt in hunts.items():
         if name not in patches:
             problems.append(f"hunt {name} has no tests/mutants/{folder}/{name}.patch")
         if not isinstance(hunt.get("step"), int) or not 1 <= hunt["step"] <= len(titles):
-            problems.append(f"hunt {name}: its step ({hunt.get('step')}) is not one of the lesson's")
+            problems.append(f"hunt {name}: its step ({hunt.get('step')}) is not one of the "
+                            "lesson's")
         if not hunt.get("mistake"):
             problems.append(f"hunt {name} does not say what the mistake is")
     return problems
 
 
-def cmd_manifest(args):
-    """Each lesson's tests, README.md, HINTS.md and known-bad variants agree with its manifest
-    (CTest's solution.lessons_agree_with_their_manifests)."""
-    if not args.check:
-        die("usage: python3 tools/loop.py manifest --check [--build DIR] [NN...]")
+def cmd_manifest(args):  # CTest's solution.lessons_agree_with_their_manifests; --check is implied
     status = 0
-    for folder in args.lessons or [d for d in lesson_dirs() if manifest(d)]:
+    for folder in args.lessons or [folder for folder in lesson_dirs() if manifest(folder)]:
         problems = manifest_problems(folder, args.build)
         print(f"{folder}: {'disagrees' if problems else 'agrees'} with lessons/{folder}/lesson.json"
               + (":" if problems else ""))
@@ -889,23 +827,20 @@ def cmd_manifest(args):
     return status
 
 
-CPP_TOKEN = re.compile(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
+# C++ in pieces: a comment (group 1), a string or character literal, other code.
+CPP = re.compile(r"(//[^\n]*|/\*.*?\*/)|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|[^/\"']+|.",
+                 re.S)
 
 
-def code_and_comments(text):
-    """(code lines, comment lines) of a C++ file, each white space folded; strings stay code."""
-    code, comments, at = [], [], 0
-    blank = lambda part: re.sub(r"[^\n]", " ", part)  # noqa: E731
-    for token in CPP_TOKEN.finditer(text):
-        between, token = text[at:token.start()], token.group()
-        at += len(between) + len(token)
-        is_comment = token.startswith("/")
-        code += [between, blank(token) if is_comment else token]
-        comments += [blank(between), ("  " + token[2:]) if is_comment else blank(token)]
-    code.append(text[at:])
-    comments.append(blank(text[at:]))
-    return [[re.sub(r"\s+", " ", line).strip() for line in "".join(part).split("\n")]
-            for part in (code, comments)]
+def cpp_lines(path, comments):
+    """A C++ file's code lines (comments=False) or comment lines, each white space folded."""
+    def keep(piece):
+        blank = re.sub(r"[^\n]", " ", piece.group())
+        if bool(piece.group(1)) != comments:
+            return blank
+        return "  " + piece.group()[2:] if comments else piece.group()
+    text = CPP.sub(keep, open(path, errors="replace").read())
+    return [re.sub(r"\s+", " ", line).strip() for line in text.split("\n")]
 
 
 def cmd_answers(args):
@@ -914,37 +849,33 @@ def cmd_answers(args):
     stripped and white space folded). The code belongs in HINTS.md's last tier."""
     hits = []
     for folder in args.lessons or lesson_dirs():
-        sources = lambda tree: sorted(glob.glob(os.path.join(ROOT, tree, folder, "**", "*.[ch]pp"),  # noqa: E731
-                                                recursive=True))
-        answers = {line for path in sources("solutions") for line in code_and_comments(
-            open(path, errors="replace").read())[0] if len(line) >= 25}
-        places = [(path, k, line) for path in sources("lessons") for k, line in enumerate(
-            code_and_comments(open(path, errors="replace").read())[1], 1) if line]
+        def sources(tree):
+            return sorted(glob.glob(os.path.join(ROOT, tree, folder, "**", "*.[ch]pp"),
+                                    recursive=True))
+        answers = {line for path in sources("solutions") for line in cpp_lines(path, False)
+                   if len(line) >= 25}
+        places = [(path, number, line) for path in sources("lessons")
+                  for number, line in enumerate(cpp_lines(path, True), 1) if line]
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
         if os.path.exists(readme):
-            places += [(readme, k, re.sub(r"\s+", " ", line).strip())
-                       for k, line in enumerate(open(readme).read().splitlines(), 1)]
-        hits += [(path, k, answer) for path, k, text in places
-                 for answer in [next((a for a in answers if a in text), None)] if answer]
+            places += [(readme, number, re.sub(r"\s+", " ", line).strip())
+                       for number, line in enumerate(open(readme).read().splitlines(), 1)]
+        hits += [(path, number, answer) for path, number, text in places
+                 for answer in [next((code for code in answers if code in text), None)] if answer]
     for path, number, answer in hits:
         print(f"{shown(path)}:{number}: gives away the solution's line: {answer}")
     if hits:
-        print(f"{len(hits)} place(s) in lessons/ show a line of the solution: say what must happen, "
-              "and leave the code to the hints (HINTS.md, tier 3)")
+        print(f"{len(hits)} place(s) in lessons/ show a line of the solution: say what must "
+              "happen, and leave the code to the hints (HINTS.md, tier 3)")
         return 1
     print("no lesson shows a line of its solution in a comment or its README")
     return 0
 
 
 # ---- the builds around the loop, and the live system ----
-
-
-def cmd_build(args):
-    return 0 if build(args.targets) else 1
-
-
 def cmd_install(args):
-    install_packages(args.what or ["tools", "build", "run"], f"./workshop install {' '.join(args.what or ['tools', 'build', 'run'])}")
+    what = args.what or ["tools", "build", "run"]
+    install_packages(what, f"./workshop install {' '.join(what)}")
     return 0
 
 
@@ -957,12 +888,10 @@ def cmd_test(args):
                           "--lessons", *[folder[:2] for folder in args.lessons]])
     if not build([]):
         return 1
-    edited = shutil.which("git") and not git("rev-parse", "--git-dir", check=False).returncode and (
-        git("diff", "--quiet", "HEAD", "--", "lessons", check=False).returncode
-        or git("ls-files", "--others", "--exclude-standard", "lessons").stdout.strip())
-    if edited:
-        say("lessons/ has your changes: running the solutions' tests only (the skeleton check needs "
-            "untouched lessons; your code: ./workshop check NN)")
+    if in_git() and (git("diff", "--quiet", "HEAD", "--", "lessons", check=False).returncode or
+                     git("ls-files", "--others", "--exclude-standard", "lessons").stdout.strip()):
+        say("lessons/ has your changes: running the solutions' tests only (the skeleton check "
+            "needs untouched lessons; your code: ./workshop check NN)")
         command = ["ctest", "--preset", "solutions", "--test-dir", BUILD, "-j", JOBS]
     else:
         say("running every solution's tests, the skeleton check (each step test must fail on the "
@@ -971,11 +900,14 @@ def cmd_test(args):
     return subprocess.run(command, cwd=ROOT).returncode
 
 
+# What the lesson's README tries a program with besides nc: curl for HTTP, redis-cli for Redis.
+TRY_WITH = {"hello_http": ["curl"], "distributed_chat": ["redis-tools"]}
+
+
 def cmd_run(args):
     folder, program = args.folder, program_of(args.folder)
-    # What the lesson's README tries it with: nc; curl for HTTP (01); redis-cli for Redis (04).
-    try_with = ["netcat-openbsd"] + {"hello_http": ["curl"], "distributed_chat": ["redis-tools"]}.get(program, [])
-    install_packages(try_with, f"to try it as lessons/{folder}/README.md shows")
+    install_packages(["netcat-openbsd", *TRY_WITH.get(program, [])],
+                     f"to try it as lessons/{folder}/README.md shows")
     if not build([f"solutions_{folder[:2]}_{program}"], os.devnull):
         die(f"solutions/{folder} does not build: ./workshop build solutions_{folder[:2]}_{program}")
     path = os.path.join(BUILD, "solutions", folder, program)
@@ -990,20 +922,23 @@ def cmd_slides(args):
         install_packages(["chromium"], "the slides' PDF and PNG")
     ensure_node("slides")
     say("building the decks into slides/build/")
-    return subprocess.run([os.path.join(ROOT, "slides", "build.sh"), *args.rest], cwd=ROOT).returncode
+    return subprocess.run([os.path.join(ROOT, "slides", "build.sh"), *args.rest],
+                          cwd=ROOT).returncode
 
 
 def cmd_compare(args):
     release = os.environ.get("WORKSHOP_RELEASE_BUILD") or os.path.join(ROOT, "build-release")
-    install_packages(["tools", "build", "libbenchmark-dev", "wrk", "gnuplot-nox"], "./workshop compare")
+    install_packages(["tools", "build", "libbenchmark-dev", "wrk", "gnuplot-nox"],
+                     "./workshop compare")
     ensure_node("reference/node")
     configure(release, "release")
     say("building the C++ solutions and the load tools (release)")
-    targets = [f"solutions_{d[:2]}_{program_of(d)}" for d in lesson_dirs()] + [
+    targets = [f"solutions_{folder[:2]}_{program_of(folder)}" for folder in lesson_dirs()] + [
         "bench_01_hello_load", "bench_02_connect_load", "bench_03_chat_load", "bench_05_proxy",
         "bench_03_write_floor"]
     run(["cmake", "--build", release, "-j", JOBS, "--target", *targets], stdout=subprocess.DEVNULL)
-    say(f"Node.js vs C++ on the same load{', quick' if '--quick' in args.rest else ''}: a few minutes")
+    say(f"Node.js vs C++ on the same load{', quick' if '--quick' in args.rest else ''}: "
+        "a few minutes")
     os.execv(PYTHON, [PYTHON, os.path.join(ROOT, "benchmarks", "compare", "compare.py"),
                       "--release-dir", release, *args.rest])
 
@@ -1014,7 +949,8 @@ def cmd_sanitize(args):
     folder = os.environ.get("WORKSHOP_ASAN_BUILD") or os.path.join(ROOT, "build-asan")
     install_packages(["tools", "build"], "to build and test")
     configure(folder, "asan")
-    listed = subprocess.run(["cmake", "--build", folder, "--target", "help"], capture_output=True, text=True)
+    listed = subprocess.run(["cmake", "--build", folder, "--target", "help"], capture_output=True,
+                            text=True)
     targets = re.findall(r"^\.\.\. ((?:test|solutions)_[a-z0-9_]*)", listed.stdout, re.M)
     say(f"building the solutions and their tests with ASan and UBSan ({shown(folder)}/)")
     run(["cmake", "--build", folder, "-j", JOBS, "--target", *targets])
@@ -1043,14 +979,15 @@ def cmd_fuzz(args):
                            f"-max_total_time={args.seconds}",
                            f"-artifact_prefix={folder}/crashes/{target}-"],
                           os.path.join(folder, target + ".log"))
-        for runs, seconds in re.findall(r"^Done (\d+) runs in (\d+) second", text, re.M) if ok else ():
-            print(f"  {runs} inputs in {seconds} s, no crash")
-        if not ok:
-            at = re.search(r"invariant broken|ERROR: |runtime error|SUMMARY", text)
-            sys.stderr.write("\n".join(text[at.start() if at else 0:].splitlines()[:40]) + "\n")
-            sys.stderr.write(f"  reproduce: {shown(folder)}/{target} {shown(folder)}/crashes/"
-                             f"{target}-<the file named above>\n")
-            failed.append(target)
+        if ok:
+            for runs, seconds in re.findall(r"^Done (\d+) runs in (\d+) second", text, re.M):
+                print(f"  {runs} inputs in {seconds} s, no crash")
+            continue
+        at = re.search(r"invariant broken|ERROR: |runtime error|SUMMARY", text)
+        sys.stderr.write("\n".join(text[at.start() if at else 0:].splitlines()[:40]) + "\n")
+        sys.stderr.write(f"  reproduce: {shown(folder)}/{target} {shown(folder)}/crashes/"
+                         f"{target}-<the file named above>\n")
+        failed.append(target)
     if failed:
         say(f"fuzzing found a crash in: {' '.join(failed)}")
         return 1
@@ -1059,115 +996,109 @@ def cmd_fuzz(args):
 
 
 def cmd_live(args):
-    if args.command == "demo":
-        install_packages(["netcat-openbsd"], "to join the demo with nc")
-        if "--no-build" not in args.rest:
-            say("building what the demo runs (lessons 04 and 05's solutions, the chat bot)")
-            stdout = os.dup(1)
-            os.dup2(2, 1)  # the build's output on stderr: the demo's stdout is its ready line
-            built = build(["solutions_04_distributed_chat", "solutions_05_reverse_proxy", "chat_bot"])
-            os.dup2(stdout, 1)
-            if not built:
-                die("the demo's programs do not build (above)")
-    else:
+    if args.command != "demo":
         install_packages(["iproute2"], "top and drills read connections with ss")
+    else:
+        install_packages(["netcat-openbsd"], "to join the demo with nc")
+    if args.command == "demo" and "--no-build" not in args.rest:
+        say("building what the demo runs (lessons 04 and 05's solutions, the chat bot)")
+        stdout = os.dup(1)
+        os.dup2(2, 1)  # the build's output on stderr: the demo's stdout is its ready line
+        done = build(["solutions_04_distributed_chat", "solutions_05_reverse_proxy", "chat_bot"])
+        os.dup2(stdout, 1)
+        if not done:
+            die("the demo's programs do not build (above)")
     os.execv(PYTHON, [PYTHON, os.path.join(ROOT, "tools", "demo.py"), args.command, *args.rest])
 
 
-HELP_HEAD = """usage: ./workshop COMMAND [ARGS]
+# ---- the command line ----
 
-Start here: ./workshop check 01, then follow what it says (lessons/01-hello-http/README.md).
-"""
-HELP_TAIL = "For CI and authors (python3 tools/loop.py ...): variant, manifest --check, test-list, answers."
+# Each command: its name, what runs it, its arguments (named as in ARGUMENTS) and its lines in
+# ./workshop help (none: for CI and authors, python3 tools/loop.py ...).
+COMMANDS = [
+    ("check", lambda args: check_lesson(args.folder, args.k if args.step is None else args.step),
+     "NN K --step", ("check NN [K]", "build YOUR lesson NN (lessons/NN-*), run its tests (or step "
+                     "K's): progress, the first failure, its hint")),
+    ("hunt", cmd_hunt, "NN hunt --check --list", ("hunt NN [K] [--check] [--list]", "a bug hunt: "
+     "the reference solution with one real mistake; find and fix it")),
+    ("hint", cmd_hint, "NN K --more", ("hint NN [K] [--more]", "a hint for the failing test's "
+     "step (or step K); --more: the next, plainer tier")),
+    ("status", cmd_status, "NN... --rerun", ("status [NN] [--rerun]", "every lesson's steps from "
+     "the last runs; --rerun: build and run them all now")),
+    ("watch", cmd_watch, "NN --step", ("watch NN [--step K]", "run the check again on every save "
+     "in lessons/NN-*")),
+    ("reset", cmd_reset, "NN --yes", ("reset NN [--yes]", "put lesson NN's skeleton back (asks "
+     "first; keeps your files in .workshop/backup/)")),
+    ("run", cmd_run, "NN ...", ("run NN [flags]", "build and start lesson NN's REFERENCE solution "
+     "(solutions/NN-*), to try it by hand")),
+    ("test", cmd_test, "--against NN...", ("test", "build, run every solution's tests, the "
+     "skeleton check and the mutants (not your code)"), ("test --against node [NN...]", "the "
+     "tests against the talk's Node.js originals (reference/node)")),
+    ("doctor", cmd_doctor, "", ("doctor", "what is installed and what is missing, required or "
+     "optional (and for what)")),
+    ("list", cmd_list, "", ("list", "the lessons and their programs")),
+    ("demo", cmd_live, "...", ("demo [ARGS]", "the whole system: Redis, three chat servers, the "
+     "reverse proxy (tools/demo.py)")),
+    ("top", cmd_live, "...", ("top, drill [ARGS]", "watch the running system; break it on "
+     "purpose (tools/demo.py)")),
+    ("drill", cmd_live, "..."),
+    ("compare", cmd_compare, "...", ("compare [--quick]", "the talk's Node.js programs against "
+     "our C++ on the same load: table, CSV, charts")),
+    ("slides", cmd_slides, "...", ("slides", "build the decks: slides/build/*.html (offline) and "
+     "*.pdf; checks code and overflow")),
+    ("sanitize", cmd_sanitize, "", ("sanitize", "the solutions' tests under ASan + UBSan "
+     "(build-asan/)")),
+    ("fuzz", cmd_fuzz, "--seconds", ("fuzz [--seconds N]", "fuzz each parser that reads the "
+     "network for N seconds (default 20): fuzz/README.md")),
+    ("build", lambda args: 0 if build(args.targets) else 1, "TARGET...", ("build [TARGET...]",
+     "install what is missing, configure, build (everything, or the targets)")),
+    ("install", cmd_install, "WHAT...", ("install [WHAT...]", "install now what the commands "
+     "would (default: tools build run; tools/requirements.txt)")),
+    ("help", None, "", ("help", "this text")),
+    ("variant", cmd_variant, "--tests --program --patch"),
+    ("manifest", cmd_manifest, "--check --build NN..."),
+    ("test-list", cmd_test_list, "--write --check --build NN..."),
+    ("answers", cmd_answers, "NN..."),
+]
+FLAG = {"action": "store_true"}
+ARGUMENTS = {
+    "NN": (("folder",), {"type": lesson_dir, "metavar": "NN"}),
+    "NN...": (("lessons",), {"nargs": "*", "type": lesson_dir, "metavar": "NN"}),
+    "K": (("k",), {"nargs": "?", "type": step_arg, "metavar": "K"}),
+    "hunt": (("k",), {"nargs": "?", "type": int, "metavar": "K"}),
+    "--step": (("--step",), {"type": step_arg, "metavar": "K"}),
+    "--yes": (("--yes", "-y"), FLAG),
+    "--against": (("--against",), {"choices": ["node"]}),
+    "--seconds": (("--seconds",), {"type": int, "default": 20}),
+    "--build": (("--build",), {"type": os.path.abspath, "default": BUILD, "metavar": "DIR"}),
+    "TARGET...": (("targets",), {"nargs": "*"}),
+    "WHAT...": (("what",), {"nargs": "*"}),
+    "...": (("rest",), {"nargs": argparse.REMAINDER}),  # main() passes it on, --help included
+    **{flag: ((flag,), FLAG) for flag in ("--check", "--list", "--more", "--rerun", "--write")},
+    **{option: ((option,), {"required": True}) for option in ("--tests", "--program", "--patch")},
+}
 
 
-def parser():
-    top = argparse.ArgumentParser(prog="./workshop", add_help=False,
-                                  usage="./workshop COMMAND [ARGS] (./workshop help lists them)")
-    commands = top.add_subparsers(dest="command", metavar="COMMAND")
-    listed = []
-
-    def command(name, handler, shown, *arguments):
-        listed.extend(shown)
-        passed_on = arguments[-1:] == (rest,)  # main() passes the rest on, --help included
-        sub = commands.add_parser(name, prog=f"./workshop {name}", add_help=not passed_on,
-                                  description="; ".join(what for _, what in shown) or None)
-        for flags, options in arguments:
-            sub.add_argument(*flags, **options)
-        sub.set_defaults(handler=handler)
-
-    def usage():
-        rows = "".join(f"  {shown:<20}{' ' if len(shown) < 20 else '  '}{what}\n"
-                       for shown, what in listed)
-        print(f"{HELP_HEAD}\n{rows}\n{HELP_TAIL}")
-        return 0
-
-    one = (("folder",), {"type": lesson_dir, "metavar": "NN"})
-    k = (("k",), {"nargs": "?", "type": step_arg, "metavar": "K"})
-    step = (("--step",), {"type": step_arg, "metavar": "K"})
-    flag = lambda *names: (names, {"action": "store_true"})  # noqa: E731
-    lessons = (("lessons",), {"nargs": "*", "type": lesson_dir, "metavar": "NN"})
-    build_folder = (("--build",), {"type": os.path.abspath, "default": BUILD, "metavar": "DIR"})
-    rest = (("rest",), {"nargs": argparse.REMAINDER})
-    command("check", cmd_check, [("check NN [K]", "build YOUR lesson NN (lessons/NN-*), run its "
-                                  "tests (or step K's): progress, the first failure, its hint")],
-            one, k, step)
-    command("hunt", cmd_hunt, [("hunt NN [K] [--check] [--list]", "a bug hunt: the reference "
-                                "solution with one real mistake; find and fix it")],
-            one, (("k",), {"nargs": "?", "type": int, "metavar": "K"}), flag("--check"),
-            flag("--list"))
-    command("hint", cmd_hint, [("hint NN [K] [--more]", "a hint for the failing test's step (or "
-                                "step K); --more: the next, plainer tier")],
-            one, k, flag("--more"))
-    command("status", cmd_status, [("status [NN] [--rerun]", "every lesson's steps from the last "
-                                    "runs; --rerun: build and run them all now")],
-            lessons, flag("--rerun"))
-    command("watch", cmd_watch, [("watch NN [--step K]", "run the check again on every save in "
-                                  "lessons/NN-*")], one, step)
-    command("reset", cmd_reset, [("reset NN [--yes]", "put lesson NN's skeleton back (asks first; "
-                                  "keeps your files in .workshop/backup/)")], one, flag("--yes", "-y"))
-    command("run", cmd_run, [("run NN [flags]", "build and start lesson NN's REFERENCE solution "
-                              "(solutions/NN-*), to try it by hand")],
-            one, rest)
-    command("test", cmd_test, [("test", "build, run every solution's tests, the skeleton check and "
-                                "the mutants (not your code)"),
-                               ("test --against node [NN...]", "the tests against the talk's "
-                                "Node.js originals (reference/node)")],
-            (("--against",), {"choices": ["node"]}), lessons)
-    command("doctor", cmd_doctor, [("doctor", "what is installed and what is missing, required or "
-                                    "optional (and for what)")])
-    command("list", cmd_list, [("list", "the lessons and their programs")])
-    command("demo", cmd_live, [("demo [ARGS]", "the whole system: Redis, three chat servers, the "
-                                "reverse proxy (tools/demo.py)")], rest)
-    command("top", cmd_live, [("top, drill [ARGS]", "watch the running system; break it on "
-                               "purpose (tools/demo.py)")], rest)
-    command("drill", cmd_live, [], rest)
-    command("compare", cmd_compare, [("compare [--quick]", "the talk's Node.js programs against our "
-                                      "C++ on the same load: table, CSV, charts")], rest)
-    command("slides", cmd_slides, [("slides", "build the decks: slides/build/*.html (offline) and "
-                                    "*.pdf; checks code and overflow")], rest)
-    command("sanitize", cmd_sanitize, [("sanitize", "the solutions' tests under ASan + UBSan "
-                                        "(build-asan/)")])
-    command("fuzz", cmd_fuzz, [("fuzz [--seconds N]", "fuzz each parser that reads the network for "
-                                "N seconds (default 20): fuzz/README.md")],
-            (("--seconds",), {"type": int, "default": 20}))
-    command("build", cmd_build, [("build [TARGET...]", "install what is missing, configure, build "
-                                  "(everything, or the targets)")], (("targets",), {"nargs": "*"}))
-    command("install", cmd_install, [("install [WHAT...]", "install now what the commands would "
-                                      "(default: tools build run; tools/requirements.txt)")],
-            (("what",), {"nargs": "*"}))
-    command("help", lambda args: usage(), [("help", "this text")])
-    command("variant", cmd_variant, [], *[((f"--{o}",), {"required": True})
-                                          for o in ("tests", "program", "patch")])
-    command("manifest", cmd_manifest, [], flag("--check"), build_folder, lessons)
-    command("test-list", cmd_test_list, [], flag("--write"), flag("--check"), build_folder,
-            lessons)
-    command("answers", cmd_answers, [], lessons)
-    return top
+def usage(args=None):  # one print: a reader that stops early (| head) breaks no write midway
+    rows = "".join(f"  {name:<20}{' ' if len(name) < 20 else '  '}{what}\n"
+                   for _, _, _, *lines in COMMANDS for name, what in lines)
+    print("usage: ./workshop COMMAND [ARGS]\n\nStart here: ./workshop check 01, then follow what "
+          f"it says (lessons/01-hello-http/README.md).\n\n{rows}\nFor CI and authors (python3 "
+          "tools/loop.py ...): variant, manifest --check, test-list, answers.")
+    return 0
 
 
 def main(argv):
-    top = parser()
+    top = argparse.ArgumentParser(prog="./workshop", add_help=False,
+                                  usage="./workshop COMMAND [ARGS] (./workshop help lists them)")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND")
+    for name, handler, arguments, *rows in COMMANDS:
+        sub = commands.add_parser(name, prog=f"./workshop {name}",
+                                  add_help="..." not in arguments.split(),
+                                  description="; ".join(what for _, what in rows) or None)
+        for argument in arguments.split():
+            sub.add_argument(*ARGUMENTS[argument][0], **ARGUMENTS[argument][1])
+        sub.set_defaults(handler=handler or usage)
     args, unknown = top.parse_known_args(["help"] if not argv or argv[0] in ("-h", "--help")
                                          else argv)
     if hasattr(args, "rest"):  # argparse takes "--port 0" for its own options: pass it on as is

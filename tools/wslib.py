@@ -1,7 +1,5 @@
-"""What every workshop tool shares: the repository's root, messages, installing Debian packages,
-the lessons and their programs, Catch2's test names, and starting a workshop program (or Redis)
-by pid and waiting for its ready line.
-
+"""What every workshop tool shares: messages, installing Debian packages, the lessons and their
+programs and tests, and starting a program (or Redis) by pid and waiting for its ready line.
 Standard library only: a bare Debian 12 has python3 once ./workshop installed it, and nothing else.
 From a shell script:  port=$(python3 tools/wslib.py wait-ready FILE PID [SECONDS])
 """
@@ -20,8 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READY = re.compile(r"^listening on (.+):(\d+)$")  # docs/programs.md: the first line on stdout
 
 
-def say(message):
-    """A step the tool takes, on stderr, in bold on a terminal."""
+def say(message):  # a step the tool takes, on stderr, in bold on a terminal
     sys.stdout.flush()  # what was printed before comes before it, also in a file
     bold, plain = ("\033[1m", "\033[0m") if sys.stderr.isatty() else ("", "")
     sys.stderr.write(f"{bold}==> {message}{plain}\n")
@@ -36,60 +33,53 @@ def die(message, code=2):
 INSTALL = os.path.join(ROOT, "tools", "install.sh")  # the one package installer
 
 
-def install_packages(packages, why):
-    """Installs whichever of `packages` are missing, saying what and why (tools/install.sh)."""
+def install_packages(packages, why):  # whichever are missing, saying what and why
     subprocess.run([INSTALL, "--why", why, *packages], check=True)
 
 
 def ensure_node(folder, why="for the talk's Node.js originals"):
-    """node and npm (from Debian or elsewhere), and `folder`'s node_modules (npm ci), relative to
-    ROOT."""
-    install_packages([p for c, p in (("node", "nodejs"), ("npm", "npm")) if not shutil.which(c)],
-                     why)
-    lock = os.path.join(ROOT, folder, "node_modules", ".package-lock.json")
-    if not os.path.exists(lock) or os.path.getmtime(lock) < os.path.getmtime(
-            os.path.join(ROOT, folder, "package-lock.json")):
+    """node and npm (from Debian or elsewhere), and ROOT/`folder`'s node_modules (npm ci)."""
+    install_packages([package for command, package in (("node", "nodejs"), ("npm", "npm"))
+                      if not shutil.which(command)], why)
+    installed = os.path.join(ROOT, folder, "node_modules", ".package-lock.json")
+    wanted = os.path.join(ROOT, folder, "package-lock.json")
+    if not os.path.exists(installed) or os.path.getmtime(installed) < os.path.getmtime(wanted):
         say(f"installing the Node.js packages into {folder}/node_modules (npm ci)")
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], check=True,
                        cwd=os.path.join(ROOT, folder))
 
 
 # ---- lessons, their programs and their tests: found from the files, wherever they live ----
+def lesson_dirs():  # ["01-hello-http", ...]
+    return sorted(os.path.basename(os.path.dirname(folder))
+                  for folder in glob.glob(os.path.join(ROOT, "lessons", "[0-9][0-9]-*/")))
 
 
-def lesson_dirs():
-    """["01-hello-http", ...]: the folders under lessons/, in order."""
-    return sorted(os.path.basename(d.rstrip("/"))
-                  for d in glob.glob(os.path.join(ROOT, "lessons", "[0-9][0-9]-*/")))
-
-
-def lesson_dir(number):
-    """"03" or "3" -> "03-chat-server"; dies naming the lessons if there is none."""
+def lesson_dir(number):  # "03" or "3" -> "03-chat-server"
     if not str(number).isdigit():
         die(f"not a lesson number: {number} (./workshop list shows them)")
-    prefix = f"{int(number):02d}-"
-    for folder in lesson_dirs():
-        if folder.startswith(prefix):
-            return folder
-    die(f"no lesson {number} (./workshop list shows them)")
+    found = [folder for folder in lesson_dirs() if folder.startswith(f"{int(number):02d}-")]
+    return found[0] if found else die(f"no lesson {number} (./workshop list shows them)")
+
+
+def read_json(path, default):
+    try:
+        with open(path) as text:
+            return json.load(text)
+    except (OSError, ValueError):
+        return default
 
 
 def manifest(folder):
     """lessons/NN-name/lesson.json: the lesson's program, steps, groups and hunts ({} if none)."""
-    try:
-        with open(os.path.join(ROOT, "lessons", folder, "lesson.json")) as text:
-            return json.load(text)
-    except (OSError, ValueError):
-        return {}
+    return read_json(os.path.join(ROOT, "lessons", folder, "lesson.json"), {})
 
 
-def program_of(folder):
-    """The program lesson `folder` builds ("chat_server"), from its manifest."""
+def program_of(folder):  # "chat_server"
     return manifest(folder).get("program")
 
 
-def build_dir():
-    """The build folder: build/, or WORKSHOP_BUILD."""
+def build_dir():  # build/, or WORKSHOP_BUILD
     return os.path.abspath(os.environ.get("WORKSHOP_BUILD") or os.path.join(ROOT, "build"))
 
 
@@ -103,13 +93,8 @@ def built(build, tree, folder, name):
     return found[0] if found else path
 
 
-CATCH_SPECIAL = set('\\[],*"~')
-
-
-def catch_spec(name):
-    """A test case's name as Catch2's command line matches it literally (\\ before each of
-    \\ [ ] , * " ~)."""
-    return "".join("\\" + c if c in CATCH_SPECIAL else c for c in name)
+def catch_spec(name):  # a test case's name as Catch2's command line matches it literally
+    return "".join("\\" + char if char in '\\[],*"~' else char for char in name)
 
 
 def list_cases(test_binary):
@@ -120,8 +105,8 @@ def list_cases(test_binary):
 
 
 def wait_ready(path, pid, timeout=15.0):
-    """(host, port) from the ready line a program with `pid` writes to the file `path`; None if it
-    exits first or says nothing for `timeout` seconds."""
+    """(host, port) from the ready line process `pid` writes to the file `path`; None if it exits
+    first or says nothing for `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -153,7 +138,7 @@ class Program:
 
     def __init__(self, argv, name, log_dir, env=None, preexec_fn=None):
         self.name = name
-        self.argv = [str(a) for a in argv]
+        self.argv = [str(arg) for arg in argv]
         self.out_path = os.path.join(log_dir, name + ".out")
         self.log_path = os.path.join(log_dir, name + ".log")
         with open(self.out_path, "w") as out, open(self.log_path, "a") as log:
@@ -163,8 +148,7 @@ class Program:
         self.pid = self.process.pid
         self.host, self.port = None, None
 
-    def started(self, timeout=15.0):
-        """Waits for the ready line; raises RuntimeError with the log's tail if none comes."""
+    def started(self, timeout=15.0):  # or RuntimeError with the log's tail if no ready line comes
         ready = wait_ready(self.out_path, self.pid, timeout)
         if ready is None:
             self.stop()
@@ -183,8 +167,7 @@ class Program:
         except FileNotFoundError:
             return ""
 
-    def stop(self, timeout=5.0):
-        """SIGTERM, then SIGKILL after `timeout` seconds; waits until it is gone."""
+    def stop(self, timeout=5.0):  # SIGTERM, then SIGKILL after `timeout` s; waits until it is gone
         if self.process.poll() is not None:
             return self.process.returncode
         self.process.send_signal(signal.SIGTERM)
@@ -195,8 +178,7 @@ class Program:
             return self.process.wait()
 
 
-def free_port():
-    """A port nobody listens on right now (for programs, like redis-server, without --port 0)."""
+def free_port():  # for programs without --port 0, like redis-server
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -217,9 +199,9 @@ class Redis(Program):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.alive():
             try:
-                with socket.create_connection(("127.0.0.1", self.fixed_port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(64).startswith(b"+PONG"):
+                with socket.create_connection(("127.0.0.1", self.fixed_port), timeout=0.5) as ping:
+                    ping.sendall(b"PING\r\n")
+                    if ping.recv(64).startswith(b"+PONG"):
                         self.host, self.port = "127.0.0.1", self.fixed_port
                         return self
             except OSError:
