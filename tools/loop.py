@@ -1000,7 +1000,8 @@ def cmd_live(args):
         install_packages(["iproute2"], "top and drills read connections with ss")
     else:
         install_packages(["netcat-openbsd"], "to join the demo with nc")
-    if args.command == "demo" and "--no-build" not in args.rest:
+    asks_help = {"-h", "--help"} & set(args.rest)
+    if args.command == "demo" and "--no-build" not in args.rest and not asks_help:
         say("building what the demo runs (lessons 04 and 05's solutions, the chat bot)")
         stdout = os.dup(1)
         os.dup2(2, 1)  # the build's output on stderr: the demo's stdout is its ready line
