@@ -17,8 +17,9 @@ void chat_session::deliver(const message& line) {
   //              welcome", "a line bigger than the socket's buffers arrives whole, and once";
   //              README: One outstanding write per socket)
   // TODO step 5: Node's socket.write buffers without limit; ours does not. A line the outbox
-  //              refuses ends this client (drop_for_backlog, below, says how). (test: "a client
-  //              that never reads is dropped past --max-backlog, the others go on")
+  //              refuses ends this client (what ending it means: drop_for_backlog, below).
+  //              (test: "a client that never reads is dropped past --max-backlog, the others
+  //              go on")
   // TODO step 6 (measured by the benchmark, no test sees it): a line waits for nothing but the
   //              end of this turn of the event loop, and then leaves by flush() with whatever the
   //              turn's other reads brought this client. (test that must keep passing: "a lone
