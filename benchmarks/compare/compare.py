@@ -320,6 +320,9 @@ def wrk_figures(server_pids, seconds, connections, port):
 SIZES = {
     "full": {"runs": 5, "hello_clients": 10000, "idle_clients": 10000, "wrk_seconds": 10,
              "connect_seconds": 5,
+             # (senders, receivers, lines each): 5-8 million deliveries, so that a run lasts
+             # long enough for its CPU figure (a 0.1 s run spread 2x), and what one receiver is
+             # owed stays under the chat's 8 MiB --max-backlog (10 x 4,000 x 64 B = 2.6 MB)
              "chat": [(1, 100, 50000), (1, 1000, 5000), (10, 200, 4000)],
              "proxy_seconds": 5, "paced_lines": 2000, "fast_paced_lines": 20000},
     "quick": {"runs": 3, "hello_clients": 2000, "idle_clients": 10000, "wrk_seconds": 3,
