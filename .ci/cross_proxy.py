@@ -7,7 +7,7 @@ must receive it within 10 s. Exit 0 when it does.
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "demo"))
 from demo_lib import ChatClient  # noqa: E402
 
 alice, bob = (ChatClient(int(sys.argv[1]), *sys.argv[2:3]) for _ in range(2))

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the live-view frame on the closing deck's "Break it live" slide from a real run:
-starts a demo of its own (tools/demo.py demo, proxy on a free port), runs `drill flood` on it,
+starts a demo of its own (demo/demo.py demo, proxy on a free port), runs `drill flood` on it,
 takes `top --once` in the middle, stops the demo, and puts the frame between the
 <!-- top-frame:begin --> and <!-- top-frame:end --> markers of slides/06-closing.md.
 
@@ -18,7 +18,7 @@ import time
 SLIDES = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(SLIDES)
 DECK = os.path.join(SLIDES, "06-closing.md")
-DEMO = [sys.executable, os.path.join(ROOT, "tools", "demo.py")]
+DEMO = [sys.executable, os.path.join(ROOT, "demo", "demo.py")]
 BEGIN, END = "<!-- top-frame:begin -->", "<!-- top-frame:end -->"
 
 

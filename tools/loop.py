@@ -1009,7 +1009,7 @@ def cmd_live(args):
         os.dup2(stdout, 1)
         if not done:
             die("the demo's programs do not build (above)")
-    os.execv(PYTHON, [PYTHON, os.path.join(ROOT, "tools", "demo.py"), args.command, *args.rest])
+    os.execv(PYTHON, [PYTHON, os.path.join(ROOT, "demo", "demo.py"), args.command, *args.rest])
 
 
 # ---- the command line ----
@@ -1039,9 +1039,9 @@ COMMANDS = [
      "optional (and for what)")),
     ("list", cmd_list, "", ("list", "the lessons and their programs")),
     ("demo", cmd_live, "...", ("demo [ARGS]", "the whole system: Redis, three chat servers, the "
-     "reverse proxy (tools/demo.py)")),
+     "reverse proxy (demo/)")),
     ("top", cmd_live, "...", ("top, drill [ARGS]", "watch the running system; break it on "
-     "purpose (tools/demo.py)")),
+     "purpose (demo/)")),
     ("drill", cmd_live, "..."),
     ("compare", cmd_compare, "...", ("compare [--quick]", "the talk's Node.js programs against "
      "our C++ on the same load: table, CSV, charts")),

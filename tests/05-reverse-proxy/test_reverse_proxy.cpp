@@ -430,7 +430,7 @@ TEST_CASE("./workshop demo starts the whole system, a line crosses it, and Ctrl-
   }
   if (ports.size() < 5) {
     fail("the demo to list redis, three chat servers and the proxy with their ports",
-         "its stderr:\n" + demo.log_tail(40), "tools/demo.py lists what it started");
+         "its stderr:\n" + demo.log_tail(40), "demo/demo.py lists what it started");
   }
   const int code = demo.stop(SIGINT, 5000ms);
   note("sent SIGINT to the demo: exit code " + std::to_string(code));
@@ -438,7 +438,7 @@ TEST_CASE("./workshop demo starts the whole system, a line crosses it, and Ctrl-
     if (client::try_connect(port, "check of port " + std::to_string(port))) {
       fail("nothing left listening after the demo stopped",
            "port " + std::to_string(port) + " still accepts connections",
-           "tools/demo.py stops every pid it started");
+           "demo/demo.py stops every pid it started");
     }
   }
 }

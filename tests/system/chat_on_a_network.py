@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netsim  # noqa: E402
-from demo_lib import ChatClient, wait_for_log  # noqa: E402  (tools/, on the path by netsim)
+from demo_lib import ChatClient, wait_for_log  # noqa: E402  (demo/, on the path by netsim)
 
 SKIPPED = 77
 START = time.monotonic()

@@ -24,7 +24,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "tools"))
+    os.path.abspath(__file__)))), "demo"))
 from demo_lib import run  # noqa: E402  (the drills' too)
 
 PREFIX = "wsnet"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""System tests of the whole demo (tools/demo.py): Redis, three chat servers, the reverse proxy,
+"""System tests of the whole demo (demo/demo.py): Redis, three chat servers, the reverse proxy,
 each drill run against it, the live view, and the mixed room with the talk's Node.js server.
 
 Each case starts its own demo (proxy on a port the OS picks, its own state file), checks with
@@ -22,12 +22,12 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "demo"))
 from demo_lib import ChatClient, pid_alive  # noqa: E402
 
 # The demo runs under the Python ./workshop picks: Debian's, which has python3-redis.
 PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
-DEMO = [PYTHON, os.path.join(ROOT, "tools", "demo.py")]
+DEMO = [PYTHON, os.path.join(ROOT, "demo", "demo.py")]
 
 
 class Demo:

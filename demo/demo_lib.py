@@ -1,7 +1,7 @@
 """What the demo, its live view and its drills share: the demo's state file and control socket, a
 chat client that reads whole lines, and what the kernel says of processes and connections.
 
-The demo (tools/demo.py demo) is the only writer of the state file and the parent of every
+The demo (demo/demo.py demo) is the only writer of the state file and the parent of every
 process it lists; top and the drills read the file and ask the demo through its control socket.
 """
 import json
@@ -9,8 +9,10 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))  # wslib
 from wslib import ROOT, die, pid_alive  # noqa: F401  (pid_alive: tests/system too)
 
 # $WORKSHOP_DEMO_STATE: tests run demos of their own

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The whole system in one command (demo), a live view of it (top, tools/demo_top.py), and drills
-that break it on stage (drill, tools/demo_drill.py):
-  python3 tools/demo.py demo|top|drill --help
+"""The whole system in one command (demo), a live view of it (top, demo/demo_top.py), and drills
+that break it on stage (drill, demo/demo_drill.py):
+  python3 demo/demo.py demo|top|drill --help
 
 The demo (./workshop demo builds what it runs first) writes what it started (role, pid, port,
 logs) to .workshop/demo.json ($WORKSHOP_DEMO_STATE: another file) and listens on a control socket
@@ -18,14 +18,14 @@ import tempfile
 import threading
 import time
 
-sys.dont_write_bytecode = True  # no __pycache__ in tools/
+sys.dont_write_bytecode = True  # no __pycache__ in demo/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from demo_lib import CONTROL, STATE, load_state, new_lines  # noqa: E402  (puts tools/ on the path)
 from wslib import ROOT, Program, Redis, die, ensure_node, pid_alive, say  # noqa: E402
-from demo_lib import CONTROL, STATE, load_state, new_lines  # noqa: E402
 
 BUILD = os.environ.get("WORKSHOP_BUILD") or os.path.join(ROOT, "build")
 PROGRAMS = {"chat": "solutions/04-distributed-chat/distributed_chat",
-            "proxy": "solutions/05-reverse-proxy/reverse_proxy", "bot": "tools/chat_bot/chat_bot"}
+            "proxy": "solutions/05-reverse-proxy/reverse_proxy", "bot": "demo/chat_bot/chat_bot"}
 CHANNEL = "chat channel"  # distributed_chat's and distributed_chat.js's default
 PROXY_FLAGS = ["--rest-ms", "1000",  # a dead backend is rested 1 s, not 5: a drill sees it return
                "--connect-timeout-ms", "500"]
@@ -240,7 +240,7 @@ def main():
     elif command in ("-h", "--help", "help"):
         sys.stdout.write(__doc__)
     else:
-        die(f"unknown command {command} (usage: tools/demo.py demo|top|drill ...)")
+        die(f"unknown command {command} (usage: demo/demo.py demo|top|drill ...)")
 
 
 if __name__ == "__main__":
