@@ -1,20 +1,17 @@
 #!/usr/bin/env bash
-# The workshop's one package installer (bash: a bare Debian has no python3 yet).
+# The workshop's one package installer, in bash: a bare Debian has no python3 yet. ./workshop,
+# tools/*.py, the Dockerfile and CI's bare Debian roots all install through it.
 #
 #   tools/install.sh [--why TEXT] WHAT...   installs whichever are missing, saying which and why
 #   tools/install.sh --list WHAT...         prints the packages instead
-#   tools/install.sh --missing WHAT...      prints those not installed
 #
-# WHAT is a "needed by" word of tools/requirements.txt (tools, build, run, fuzz, clang-preset,
-# optional), standing for its packages on this Debian release, or a package's own name
-# (NAME@release: only on that release).
-# apt-get runs through sudo when not root. ./workshop, tools/*.py, the Dockerfile and CI's bare
-# Debian roots all install through this file.
+# WHAT is a "needed by" word of tools/requirements.txt (tools, build, run...), standing for its
+# packages on this Debian release, or a package's own name (NAME@release: only on that release).
+# apt-get runs through sudo when not root.
 set -euo pipefail
 REQUIREMENTS="$(dirname "${BASH_SOURCE[0]}")/requirements.txt"
 
-# The release's code name (bookworm, trixie...): a package listed as NAME@bookworm is for Debian
-# 12 only, NAME@trixie for Debian 13 and anything newer.
+# NAME@bookworm is for Debian 12 only, NAME@trixie for Debian 13 and anything newer.
 release=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}") || release=""
 for_this_release() {
   case "$1" in
@@ -26,10 +23,10 @@ for_this_release() {
 
 # packages WHAT...: the package names WHAT stands for, one per line
 packages() {
-  local what package command need rest found
+  local what package need found
   for what in "$@"; do
     found=0
-    while read -r package command need rest; do
+    while read -r package _ need _; do  # package[@release] command need what-for
       case "$package" in '' | '#'*) continue ;; esac
       [ "$need" = "$what" ] || continue
       found=1
@@ -39,24 +36,21 @@ packages() {
   done
 }
 
-# missing PACKAGE...: those of them dpkg does not have installed
-missing() {
-  local installed package
-  installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>/dev/null | sed -n 's/^ii *//p' || true)
-  for package in "$@"; do grep -qx -- "$package" <<<"$installed" || echo "$package"; done
-}
-
-mode=install why="what the workshop needs"
+why="what the workshop needs"
 case "${1:-}" in
-  --list) mode=list; shift ;;
-  --missing) mode=missing; shift ;;
+  --list) shift; packages "$@"; exit 0 ;;
   --why) why=${2:?--why needs a text}; shift 2 ;;
+  -*) echo "usage: tools/install.sh [--why TEXT | --list] WHAT..." >&2; exit 2 ;;
 esac
 mapfile -t wanted < <(packages "$@")
 [ ${#wanted[@]} -gt 0 ] || exit 0
-if [ "$mode" = list ]; then printf '%s\n' "${wanted[@]}"; exit 0; fi
-mapfile -t absent < <(missing "${wanted[@]}")
-if [ "$mode" = missing ]; then [ ${#absent[@]} -eq 0 ] || printf '%s\n' "${absent[@]}"; exit 0; fi
+# The packages dpkg does not have installed yet
+installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "${wanted[@]}" 2>/dev/null |
+            sed -n 's/^ii *//p' || true)
+absent=()
+for package in "${wanted[@]}"; do
+  grep -qx -- "$package" <<<"$installed" || absent+=("$package")
+done
 [ ${#absent[@]} -gt 0 ] || exit 0
 
 if [ -t 2 ]; then printf '\033[1m==> installing %s (%s)\033[0m\n' "${absent[*]}" "$why" >&2
@@ -64,4 +58,5 @@ else printf '==> installing %s (%s)\n' "${absent[*]}" "$why" >&2; fi
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 "${sudo[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${absent[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+  "${absent[@]}" >/dev/null
