@@ -1,9 +1,6 @@
-"""A line crosses the demo's proxy: two clients join through it, land on two different chat
-servers (each welcome line names its server: docs/programs.md), one sends a line, the other
-must receive it within 10 s. Exit 0 when it does.
-
-    python3 .ci/cross_proxy.py PROXY_PORT [HOST]
-"""
+"""python3 .ci/cross_proxy.py PROXY_PORT [HOST]: exit 0 when a line crosses the demo's proxy:
+two clients join through it and land on two chat servers (each welcome line names its server:
+docs/programs.md); a line one sends reaches the other within 10 s."""
 import os
 import sys
 

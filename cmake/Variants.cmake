@@ -1,10 +1,7 @@
-# Programs built from a base folder plus a patch, and the CTest checks that hold them to a promise
-# (tests/steps/README.md, tests/mutants/README.md):
-#   tests/steps/NN-name/step-K.patch, the skeleton solved up to step K:
-#     steps.NN.K.passes_steps_1_to_K (the last: passes_every_step): [step1]..[stepK] pass;
-#     steps.NN.K.fails_step_<K+1>: every [step<K+1>] case fails (one that passes is earlier's).
-#   tests/mutants/NN-name/NAME.patch, a known-bad variant of the solution: mutant.NN.NAME, the
-#     tests catch it and the first failure names the manifest's step (tools/loop.py variant).
+# Programs built from a base folder plus a patch, with the CTest checks that hold them to their
+# promise (tests/steps/README.md, tests/mutants/README.md): the skeleton solved up to step K
+# (steps.NN.K.*: the cases of steps 1..K pass, those of step K+1 fail) and the solution's known-bad
+# variants (mutant.NN.NAME: the tests catch it, and the first failure names the manifest's step).
 include_guard(GLOBAL)
 
 option(WORKSHOP_STEPS "Check each step's tests on the skeleton solved up to it (tests/steps/)" ON)

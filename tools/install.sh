@@ -1,13 +1,10 @@
 #!/usr/bin/env bash
 # The workshop's one package installer, in bash: a bare Debian has no python3 yet. ./workshop,
 # tools/*.py, the Dockerfile and CI's bare Debian roots all install through it.
-#
 #   tools/install.sh [--why TEXT] WHAT...   installs whichever are missing, saying which and why
 #   tools/install.sh --list WHAT...         prints the packages instead
-#
 # WHAT is a "needed by" word of tools/requirements.txt (tools, build, run...), standing for its
-# packages on this Debian release, or a package's own name (NAME@release: only on that release).
-# apt-get runs through sudo when not root.
+# packages on this Debian release, or a package's own name. apt-get runs through sudo if not root.
 set -euo pipefail
 REQUIREMENTS="$(dirname "${BASH_SOURCE[0]}")/requirements.txt"
 
@@ -21,18 +18,14 @@ for_this_release() {
   esac
 }
 
-# packages WHAT...: the package names WHAT stands for, one per line
+# packages WHAT...: the package names WHAT stands for on this release, one per line
 packages() {
-  local what package need found
+  local what package listed
   for what in "$@"; do
-    found=0
-    while read -r package _ need _; do  # package[@release] command need what-for
-      case "$package" in '' | '#'*) continue ;; esac
-      [ "$need" = "$what" ] || continue
-      found=1
-      for_this_release "$package" && echo "${package%@*}"
-    done <"$REQUIREMENTS"
-    if [ "$found" = 0 ] && for_this_release "$what"; then echo "${what%@*}"; fi
+    listed=$(awk -v need="$what" '!/^#/ && $3 == need { print $1 }' "$REQUIREMENTS")
+    for package in ${listed:-$what}; do
+      if for_this_release "$package"; then echo "${package%@*}"; fi
+    done
   done
 }
 
