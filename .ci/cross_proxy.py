@@ -10,8 +10,7 @@ from demo_lib import ChatClient  # noqa: E402
 alice, bob = (ChatClient(int(sys.argv[1]), *sys.argv[2:3]) for _ in range(2))
 print(f"  alice: {alice.welcome!r}\n  bob:   {bob.welcome!r}")
 if None in (alice.node, bob.node) or alice.node == bob.node:
-    sys.exit(f"cross_proxy: the clients landed on {alice.node} and {bob.node}: the proxy should "
-             "alternate")
+    sys.exit(f"cross_proxy: clients on {alice.node} and {bob.node}: the proxy should alternate")
 line = f"hello from alice on {alice.node}, {os.getpid()}"
 alice.send(line)
 if not bob.read_until(line, timeout=10)[0]:

@@ -17,17 +17,16 @@ function(_workshop_git_apply dir patch result)
     COMMAND "${CMAKE_COMMAND}" -E env --unset=GIT_DIR --unset=GIT_WORK_TREE
             "GIT_CEILING_DIRECTORIES=${dir}" "${GIT_EXECUTABLE}" apply -C1 --whitespace=nowarn
             ${ARGN} "${patch}"
-    WORKING_DIRECTORY "${dir}" RESULT_VARIABLE failed OUTPUT_VARIABLE output ERROR_VARIABLE output)
-  set(${result} "${failed}" PARENT_SCOPE)
-  set(${result}_OUTPUT "${output}" PARENT_SCOPE)
+    WORKING_DIRECTORY "${dir}" RESULT_VARIABLE ${result}
+    OUTPUT_VARIABLE ${result}_OUTPUT ERROR_VARIABLE ${result}_OUTPUT)
+  return(PROPAGATE ${result} ${result}_OUTPUT)
 endfunction()
 
 # workshop_patched_program(<target> <base target> <out dir> PATCH <patch> [FROM <dir>])
-#   <out dir>/PROGRAM: the base program with the .cpp files the patch changes (it may change no
-#   other file) compiled from <out dir>/src, patched at configure time, or from <dir> (FROM: a
-#   student's copy); the base's other objects are reused. The patch, undone, must give the base
-#   back, so a hunt is solvable. Sets <target>_SKIPPED when the patch no longer applies because the
-#   base folder has uncommitted edits (a student's work is not a stale patch).
+#   <out dir>/PROGRAM: the base program with the .cpp files the patch changes (no other file)
+#   compiled from <out dir>/src, patched at configure time (the patch, undone, must give them back:
+#   a hunt is solvable), or from <dir> (FROM: a student's copy). Sets <target>_SKIPPED when the
+#   patch no longer applies as the base folder has uncommitted edits (a student's work).
 function(workshop_patched_program target base out)
   cmake_parse_arguments(arg "" "PATCH;FROM" "" ${ARGN})
   get_target_property(base_dir ${base} SOURCE_DIR)
@@ -100,8 +99,7 @@ endfunction()
 
 # _workshop_check(<kind>.<NN>.<what> <command...>): a CTest check labelled <kind> and <NN>
 function(_workshop_check name)
-  string(REPLACE "." ";" labels "${name}")
-  list(SUBLIST labels 0 2 labels)
+  string(REGEX REPLACE "^([^.]+)\\.([^.]+)\\..*$" "\\1;\\2" labels "${name}")
   add_test(NAME "${name}" COMMAND ${ARGN})
   set_tests_properties("${name}" PROPERTIES LABELS "${labels}" TIMEOUT 600)
 endfunction()
@@ -129,15 +127,15 @@ function(workshop_variants folder)
                                "${CMAKE_BINARY_DIR}/steps/${folder}/step-${k}"
                                PATCH "${steps_dir}/step-${k}.patch")
       set(run ${tests} --program "$<TARGET_FILE:steps_${number}_${k}>")
+      set(step "steps.${number}.${k}")
       math(EXPR next "${k} + 1")
       if(steps_${number}_${k}_SKIPPED)
         continue()
       elseif(k EQUAL lesson_STEPS)
-        _workshop_check("steps.${number}.${k}.passes_every_step" ${run} "${spec}")
+        _workshop_check("${step}.passes_every_step" ${run} "${spec}")
       else()
-        _workshop_check("steps.${number}.${k}.passes_steps_1_to_${k}" ${run} "${spec}")
-        _workshop_check("steps.${number}.${k}.fails_step_${next}" ${run} --expect fail
-                        "[step${next}]")
+        _workshop_check("${step}.passes_steps_1_to_${k}" ${run} "${spec}")
+        _workshop_check("${step}.fails_step_${next}" ${run} --expect fail "[step${next}]")
       endif()
     endforeach()
   endif()
@@ -155,8 +153,7 @@ function(workshop_variants folder)
       _workshop_check("mutant.${number}.${mistake}" "${Python3_EXECUTABLE}"
                       "${PROJECT_SOURCE_DIR}/tools/loop.py" variant --tests ${tests}
                       --program "$<TARGET_FILE:mutant_${number}_${mistake}>" --patch "${patch}")
-      # The student's fixed copy, once ./workshop hunt made it: hunts/NN-K/ (K, so that the
-      # folder does not name the mistake), built as build/hunts/NN-K/PROGRAM.
+      # The student's fix of hunt K, once ./workshop hunt made hunts/NN-K/ (it names no mistake)
       set(copy "${PROJECT_SOURCE_DIR}/hunts/${number}-${k}")
       if(EXISTS "${copy}")
         workshop_patched_program(hunt_${number}_${k} ${solution}

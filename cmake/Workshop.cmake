@@ -10,10 +10,10 @@ add_library(workshop_asio INTERFACE)
 add_library(workshop::asio ALIAS workshop_asio)
 target_include_directories(workshop_asio SYSTEM INTERFACE "${ASIO_INCLUDE_DIR}")
 target_compile_definitions(workshop_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
-# Every coroutine frame and handler gets a block of its own size from malloc. By default Asio
-# keeps the last blocks freed on a thread and hands them to the next allocation that fits, so a
-# client's long-lived deadline or read wait settled into the accept loop's bigger blocks: an
-# idle hello_http client cost 0.3 KiB more (benchmarks/README.md, idle memory per client).
+# Every coroutine frame and handler gets a block of its own size from malloc. Asio's default
+# cache of a thread's freed blocks let a client's long-lived deadline or read wait settle into the
+# accept loop's bigger blocks: an idle hello_http client cost 0.3 KiB more (benchmarks/README.md:
+# Idle memory per client).
 target_compile_definitions(workshop_asio INTERFACE ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE=0
                            ASIO_DISABLE_AWAITABLE_FRAME_RECYCLING)
 target_link_libraries(workshop_asio INTERFACE Threads::Threads)

@@ -40,10 +40,7 @@ mapfile -t wanted < <(packages "$@")
 # The packages dpkg does not have installed yet
 installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "${wanted[@]}" 2>/dev/null |
             sed -n 's/^ii *//p' || true)
-absent=()
-for package in "${wanted[@]}"; do
-  grep -qx -- "$package" <<<"$installed" || absent+=("$package")
-done
+mapfile -t absent < <(printf '%s\n' "${wanted[@]}" | grep -vxF -e "$installed")
 [ ${#absent[@]} -gt 0 ] || exit 0
 
 if [ -t 2 ]; then printf '\033[1m==> installing %s (%s)\033[0m\n' "${absent[*]}" "$why" >&2
