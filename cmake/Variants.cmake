@@ -56,8 +56,7 @@ function(workshop_patched_program target base out)
                       WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}" RESULT_VARIABLE edited
                       OUTPUT_QUIET ERROR_QUIET)
       if(NOT edited EQUAL 0)
-        message(STATUS "${shown} is left out: ${folder}/ has edits "
-                "(it needs that folder as committed)")
+        message(STATUS "${shown} is left out while ${folder}/ has uncommitted edits")
         set(${target}_SKIPPED TRUE PARENT_SCOPE)
         return()
       endif()
