@@ -48,18 +48,50 @@ def write_wrapper(path, script):
 
 
 def first_line_after(prefix, text):
-    """The text after `prefix` on its line, with the lines that continue it (up to Hint:)."""
+    """The text after `prefix` on its line, with the lines that continue it (up to Hint:, or the
+    server's stderr tail). Of the stderr a test quotes there (lines starting with |), only the
+    line that tells what happened: see telling()."""
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line.strip().startswith(prefix):
-            found = [line.strip()[len(prefix):].strip()]
-            for more in lines[i + 1:]:
-                if not more.strip() or more.strip().startswith(("Hint:", "Got:", "=====")) \
-                        or SERVER_SAID.match(more.strip()):
+            found, quoted = [line.strip()[len(prefix):].strip()], []
+            for more in (more.strip() for more in lines[i + 1:]):
+                if not more or more.startswith(("Hint:", "Got:", "=====")) \
+                        or SERVER_SAID.match(more):
                     break
-                found.append(more.strip())
-            return " ".join(found)
+                if more.startswith("|"):
+                    quoted.append(more[1:].strip())
+                elif not quoted:
+                    found.append(more)
+            if quoted:
+                found.append(telling(quoted))
+            return " ".join(found).strip().rstrip(":")
     return ""
+
+
+# Lines of Node.js's stderr that say nothing to a reader: a caret under the code, stack frames,
+# the version line, braces and fields of a dumped object.
+NOISE = re.compile(r"^(\^|at |Emitted 'error' event|node:|Node\.js v|triggerUncaughtException|"
+                   r"[{}<\[]|\w+: .*,$)")
+
+
+def telling(quoted):
+    """Of quoted stderr lines, the one that tells most: an error's own line (TypeError: ...),
+    else the first that is not noise; '' if every line is."""
+    errors = [q for q in quoted if re.match(r"\w*Error\b", q)]
+    rest = [q for q in quoted if q and not NOISE.match(q)]
+    return (errors or rest or [""])[0]
+
+
+def told(text):
+    """`text` with each stderr it quotes as a string of several lines ("...\\n...") cut to the
+    line that tells most (see telling())."""
+    def cut(found):
+        lines = [line.strip() for line in found[2].split("\\n")]
+        if sum(1 for line in lines if line) < 2:
+            return found[0]
+        return f'{found[1]}"…{telling(lines)}…"'
+    return re.sub(r'(stderr )"((?:[^"\\]|\\.)*)"', cut, text)
 
 
 def crash_of(output):
@@ -118,7 +150,7 @@ def run_case(test_binary, wrapper, readme, name, timeout):
     if "No test cases matched" in output:
         raise SystemExit(f"against_node: Catch2 found no case named {name!r}")
     expected = masked(first_line_after("Expected:", output), output)
-    got = masked(first_line_after("Got:", output), output)
+    got = masked(told(first_line_after("Got:", output)), output)
     crash = crash_of(output)
     if not os.path.exists(ran):  # the case is about another of our programs (blocking_http...)
         return {"name": name, "passed": None, "seconds": seconds, "expected": expected,
