@@ -337,7 +337,7 @@ def scenario_hello_held(sizes):
     """hello_http, --delay-ms 1000: N clients at once, each held a second by the delay."""
     load = tool("01-hello-http", "hello_load")
     if not load:
-        return None, "benchmarks/01-hello-http/hello_load is not built (not in the tree yet?)"
+        return None, "benchmarks/01-hello-http/hello_load is not built"
     clients = sizes["hello_clients"]
 
     def run(kind):
@@ -1403,7 +1403,7 @@ def main():
     if args.note:
         notes.insert(0, args.note)
     if skipped:
-        notes.append("Not measured: " + "; ".join(skipped) + ".")
+        notes.append("Not measured: " + "; ".join(dict.fromkeys(skipped)) + ".")  # each once
     if failures:
         notes.append("Failed runs: " + "; ".join(f.replace("\n", " ")[:240] for f in failures))
     block = "\n\n".join(notes[:1] + [table] + notes[1:] +
