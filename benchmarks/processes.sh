@@ -42,8 +42,22 @@ stop() {
 start_haproxy() {
   local backend="$1"; shift
   PORT=$(free_port)
-  printf 'global\n  nbthread 1\n  maxconn 9000\n  log stderr format raw local0 info\ndefaults\n  mode tcp\n  log global\n  option tcplog\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\nlisten proxy\n  bind 127.0.0.1:%s\n  server echo 127.0.0.1:%s\n' \
-    "$PORT" "$backend" >"$TMP/haproxy.cfg"
+  cat >"$TMP/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 9000
+  log stderr format raw local0 info
+defaults
+  mode tcp
+  log global
+  option tcplog
+  timeout connect 1s
+  timeout client 60s
+  timeout server 60s
+listen proxy
+  bind 127.0.0.1:$PORT
+  server echo 127.0.0.1:$backend
+EOF
   "$@" haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.out" 2>"$TMP/haproxy.err" &
   PID=$!
   PIDS+=("$PID")
@@ -57,14 +71,19 @@ start_haproxy() {
   exit 1
 }
 
-# need_built TARGETS PROGRAM...: exits 2, saying how to build TARGETS, unless every PROGRAM is built.
+# need_built TARGETS PROGRAM...: unless every PROGRAM is built, says how to build TARGETS and
+# exits 2.
 need_built() {
   local targets="$1" program; shift
   for program in "$@"; do
     [ -x "$program" ] && continue
-    echo "no $program: build first: cmake --preset release && cmake --build --preset release --target $targets" >&2
+    echo "no $program: build first: cmake --preset release &&" \
+      "cmake --build --preset release --target $targets" >&2
     exit 2
   done
 }
 
-free_port() { python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import wslib; print(wslib.free_port())' "$ROOT/tools"; }
+free_port() {
+  python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import wslib; print(wslib.free_port())' \
+    "$ROOT/tools"
+}

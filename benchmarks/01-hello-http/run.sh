@@ -2,7 +2,7 @@
 # Lesson 01's load run: 10,000 clients at once against hello_http (release build). Each should
 # get its whole answer about one delay after asking. Prints hello_load's JSON line.
 #
-#   benchmarks/01-hello-http/run.sh [CLIENTS]       (default 10000; DELAY_MS=1000, BUILD=build-release)
+#   benchmarks/01-hello-http/run.sh [CLIENTS]   (default 10000; DELAY_MS=1000, BUILD=build-release)
 #
 # Every client is two descriptors on this machine (its own and the server's), one in each
 # process: the server and hello_load each need CLIENTS of them, so raise the soft limit first.

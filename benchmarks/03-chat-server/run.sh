@@ -10,7 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${BUILD:-$ROOT/build-release}"
 SERVER="$BUILD/solutions/03-chat-server/chat_server"
 LOAD="$BUILD/benchmarks/03-chat-server/chat_load"
-source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
+# processes.sh: TMP, start NAME COMMAND..., stop PID, free_port; what is left is stopped at exit
+source "$ROOT/benchmarks/processes.sh"
 need_built "solutions_03_chat_server bench_03_chat_load" "$SERVER" "$LOAD"
 
 # scenario SENDERS RECEIVERS LINES BYTES [extra chat_load flags]

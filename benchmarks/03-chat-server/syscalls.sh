@@ -5,7 +5,8 @@
 # lines a write (1: as a chat client does), or RATE lines/s each when RATE is set. With
 # PROFILE=1 it also records our server's profile (perf record -g) and prints its top entries.
 #
-#   cmake --preset release && cmake --build --preset release --target solutions_03_chat_server bench_03_chat_load
+#   cmake --preset release &&
+#     cmake --build --preset release --target solutions_03_chat_server bench_03_chat_load
 #   (cd reference/node && npm ci)
 #   benchmarks/03-chat-server/syscalls.sh [PER_WRITE [LINES [RECEIVERS [ROUNDS]]]]   # 1 10000 100 3
 #
@@ -19,7 +20,8 @@ SERVER="${SERVER:-$BUILD/solutions/03-chat-server/chat_server}"  # or another bu
 LOAD="$BUILD/benchmarks/03-chat-server/chat_load"
 PER_WRITE="${1:-1}" LINES="${2:-10000}" RECEIVERS="${3:-100}" ROUNDS="${4:-3}"
 SERVER_CORE="${SERVER_CORE:-0}" LOAD_CORE="${LOAD_CORE:-1}"
-source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
+# processes.sh: TMP, start NAME COMMAND..., stop PID, free_port; what is left is stopped at exit
+source "$ROOT/benchmarks/processes.sh"
 need_built "solutions_03_chat_server bench_03_chat_load" "$SERVER" "$LOAD"
 command -v perf >/dev/null || { echo "perf is not installed (Debian: linux-perf)" >&2; exit 2; }
 
@@ -28,9 +30,9 @@ measure() {
   local kind="$1"; shift
   start "$kind" taskset -c "$SERVER_CORE" "$@" --host 127.0.0.1 --port 0
   local server=$PID
-  coproc LOADER { taskset -c "$LOAD_CORE" "$LOAD" --server "127.0.0.1:$PORT" --senders "${SENDERS:-1}" \
-    --receivers "$RECEIVERS" --lines "$LINES" --bytes 64 --per-write "$PER_WRITE" \
-    ${RATE:+--rate "$RATE"} --phases; }
+  coproc LOADER { taskset -c "$LOAD_CORE" "$LOAD" --server "127.0.0.1:$PORT" \
+    --senders "${SENDERS:-1}" --receivers "$RECEIVERS" --lines "$LINES" --bytes 64 \
+    --per-write "$PER_WRITE" ${RATE:+--rate "$RATE"} --phases; }
   local line perf_pid record_pid=""
   read -r line <&"${LOADER[0]}"  # {"phase":"connected"}
   perf stat -e raw_syscalls:sys_enter,task-clock -x, -o "$TMP/$kind.stat" -p "$server" &
@@ -72,6 +74,6 @@ for round in $(seq "$ROUNDS"); do
   measure node node "$ROOT/reference/node/chat_server.js"
 done
 if [ "${PROFILE:-0}" = 1 ]; then
-  perf report -i "$TMP/cpp.data" --no-children --sort symbol --percent-limit 2 --stdio -g none 2>/dev/null |
-    grep -v "^#" | grep -v "^$" | head -40
+  perf report -i "$TMP/cpp.data" --no-children --sort symbol --percent-limit 2 --stdio \
+    -g none 2>/dev/null | grep -v "^#" | grep -v "^$" | head -40
 fi

@@ -11,12 +11,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${BUILD:-$ROOT/build-release}"
 LOAD="$BUILD/benchmarks/03-chat-server/chat_load"
 CHAT="$BUILD/solutions/04-distributed-chat/distributed_chat"
-source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
+# processes.sh: TMP, start NAME COMMAND..., stop PID, free_port; what is left is stopped at exit
+source "$ROOT/benchmarks/processes.sh"
 need_built "bench_03_chat_load solutions_04_distributed_chat" "$LOAD" "$CHAT"
 command -v redis-server >/dev/null || { echo "needs redis-server (./workshop doctor)" >&2; exit 2; }
 
 redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$TMP/redis.log" 2>&1 &
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+  >"$TMP/redis.log" 2>&1 &
 PIDS+=($!)
 for i in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
@@ -32,12 +34,17 @@ scenario() {  # scenario LABEL chat_load-flags...
 }
 # Throughput: senders as fast as they can (latency then is mostly queueing); latency: a light
 # steady load (50 lines/s in all, 50,000 deliveries/s).
+both="127.0.0.1:$one,127.0.0.1:$two"
 scenario "1 server, 1 sender, 100 receivers" --server "127.0.0.1:$one" -s 1 -r 100 -n 5000 -b 64
-scenario "2 servers, 1 sender, 100 receivers" --server "127.0.0.1:$one,127.0.0.1:$two" -s 1 -r 100 -n 5000 -b 64
-scenario "2 servers, 10 senders, 100 receivers" --server "127.0.0.1:$one,127.0.0.1:$two" -s 10 -r 100 -n 1000 -b 64
-scenario "2 servers, 10 senders at 5 lines/s each, 1000 receivers" --server "127.0.0.1:$one,127.0.0.1:$two" -s 10 -r 1000 -n 100 -b 64 --rate 5
+scenario "2 servers, 1 sender, 100 receivers" --server "$both" -s 1 -r 100 -n 5000 -b 64
+scenario "2 servers, 10 senders, 100 receivers" --server "$both" -s 10 -r 100 -n 1000 -b 64
+scenario "2 servers, 10 senders at 5 lines/s each, 1000 receivers" --server "$both" \
+  -s 10 -r 1000 -n 100 -b 64 --rate 5
 
-echo "redis-benchmark PUBLISH (the ceiling: the same Redis, 50 connections, a channel nobody listens to):"
-redis-benchmark -p "$redis_port" -q -n 200000 publish ceiling payload-of-64-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx | tr '\r' '\n' | tail -n 1
+payload=payload-of-64-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+echo "redis-benchmark PUBLISH (the ceiling: the same Redis, 50 connections," \
+  "a channel nobody listens to):"
+redis-benchmark -p "$redis_port" -q -n 200000 publish ceiling "$payload" | tr '\r' '\n' | tail -n 1
 echo "redis-benchmark PUBLISH, pipelined 16 deep:"
-redis-benchmark -p "$redis_port" -q -n 500000 -P 16 publish ceiling payload-of-64-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx | tr '\r' '\n' | tail -n 1
+redis-benchmark -p "$redis_port" -q -n 500000 -P 16 publish ceiling "$payload" |
+  tr '\r' '\n' | tail -n 1

@@ -4,7 +4,7 @@
 # straight to the backend and then for each proxy in turn, the figure and the share of a core
 # each process used over the load (from /proc/PID/stat): the core that is full is the bound.
 #
-#   benchmarks/05-reverse-proxy/cpu_split.sh              # bulk: proxy_bench throughput, 8 connections
+#   benchmarks/05-reverse-proxy/cpu_split.sh              # proxy_bench throughput --connections 8
 #   LOAD=short benchmarks/05-reverse-proxy/cpu_split.sh   # proxy_bench connections --threads 4
 #   BUILD=... SECONDS_EACH=5 ROUNDS=2 PROXY=path/to/another/reverse_proxy
 #   ECHO_CORE=0                                           # the backend beside the proxy instead
@@ -20,12 +20,14 @@ BENCH="$BUILD/benchmarks/05-reverse-proxy/proxy_bench"
 PROXY="${PROXY:-$BUILD/solutions/05-reverse-proxy/reverse_proxy}"
 LOAD="${LOAD:-bulk}"
 ECHO_CORE="${ECHO_CORE:-1}"
-source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
+# processes.sh: TMP, start NAME COMMAND..., stop PID, free_port; what is left is stopped at exit
+source "$ROOT/benchmarks/processes.sh"
 need_built "bench_05_proxy solutions_05_reverse_proxy" "$BENCH" "$PROXY"
 [ "$(nproc)" -ge 2 ] || { echo "needs two cores" >&2; exit 2; }
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-share() { echo $(( ($2 - $1) * 100 / ($(getconf CLK_TCK) * $3) )); }  # TICKS0 TICKS1 SECONDS: % of a core
+# share TICKS0 TICKS1 SECONDS: the % of a core used between the two readings of ticks
+share() { echo $(( ($2 - $1) * 100 / ($(getconf CLK_TCK) * $3) )); }
 
 start echo taskset -c "$ECHO_CORE" "$BENCH" echo --port 0
 echo_pid=$PID echo_port=$PORT
@@ -61,7 +63,8 @@ measure() {
 
 figure="MiB/s, 8 connections"
 [ "$LOAD" = short ] && figure="short connections/s"
-echo "| proxy on core 0 | $figure | proxy (core 0) | echo backend (core $ECHO_CORE) | load tool (core 1) | backend + load |"
+echo "| proxy on core 0 | $figure | proxy (core 0) | echo backend (core $ECHO_CORE)" \
+  "| load tool (core 1) | backend + load |"
 echo "|---|---:|---:|---:|---:|---:|"
 for round in $(seq "$ROUNDS"); do
   measure "none: the load straight to the backend" - "$echo_port"

@@ -15,7 +15,8 @@ SECONDS_EACH="${SECONDS_EACH:-3}"
 ROUNDS="${ROUNDS:-3}"
 BENCH="$BUILD/benchmarks/05-reverse-proxy/proxy_bench"
 PROXY="$BUILD/solutions/05-reverse-proxy/reverse_proxy"
-source "$ROOT/benchmarks/processes.sh"  # TMP, start NAME COMMAND..., stop PID, free_port; the rest at exit
+# processes.sh: TMP, start NAME COMMAND..., stop PID, free_port; what is left is stopped at exit
+source "$ROOT/benchmarks/processes.sh"
 need_built "bench_05_proxy solutions_05_reverse_proxy" "$BENCH" "$PROXY"
 
 start echo "$BENCH" echo --port 0
@@ -29,7 +30,8 @@ targets=("direct (the ceiling):$echo_port" "reverse_proxy:$proxy_port"
 
 if command -v haproxy >/dev/null; then
   start_haproxy "$echo_port"
-  targets+=("HAProxy $(haproxy -v | sed -n '1s/HAProxy version \([0-9.]*\).*/\1/p'), 1 thread, a log line per connection:$PORT")
+  version=$(haproxy -v | sed -n '1s/HAProxy version \([0-9.]*\).*/\1/p')
+  targets+=("HAProxy $version, 1 thread, a log line per connection:$PORT")
 fi
 
 field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p"; }
@@ -49,7 +51,8 @@ echo "|---|---:|---:|---:|"
 for target in "${targets[@]}"; do
   name="${target%:*}"; port="${target##*:}"
   one=$(best 'MiB\/s' "$BENCH" throughput --port "$port" --connections 1 --seconds "$SECONDS_EACH")
-  eight=$(best 'MiB\/s' "$BENCH" throughput --port "$port" --connections 8 --seconds "$SECONDS_EACH")
+  eight=$(best 'MiB\/s' "$BENCH" throughput --port "$port" --connections 8 \
+    --seconds "$SECONDS_EACH")
   rate=$(best per_second "$BENCH" connections --port "$port" --threads 4 --seconds "$SECONDS_EACH")
   echo "| $name | $one | $eight | $rate |"
 done

@@ -210,7 +210,8 @@ def run_load(command, timeout, server_pids):
     """Runs a load tool on the load core while watching `server_pids`. A tool that supports
     phases (chat_load --phases) prints {"phase":"connected"} when its clients have joined, waits
     for a line on its stdin before it starts, and, after its result line, until its stdin closes:
-    the CPU is then measured over the load phase alone, from before its first line. Returns (the tool's last JSON object, Measured)."""
+    the CPU is then measured over the load phase alone, from before its first line. Returns (the
+    tool's last JSON object, Measured)."""
     with open(os.path.join(LOG_DIR, "load.log"), "a") as errors:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=errors, text=True, preexec_fn=load_side())
@@ -336,7 +337,7 @@ def scenario_hello_held(sizes):
     """hello_http, --delay-ms 1000: N clients at once, each held a second by the delay."""
     load = tool("01-hello-http", "hello_load")
     if not load:
-        return None, "benchmarks/01-hello-http/hello_load is not built (not in the tree yet?)"
+        return None, "benchmarks/01-hello-http/hello_load is not built"
     clients = sizes["hello_clients"]
 
     def run(kind):
@@ -969,7 +970,9 @@ def verdict(line):
     advantage = ratio if line["better"] == "higher" else (1 / ratio if ratio else float("inf"))
     if 0.9 <= advantage <= 1.1:
         return "even"
-    return f"C++ {advantage:.1f}x better" if advantage > 1 else f"Node.js {1 / advantage:.1f}x better"
+    if advantage > 1:
+        return f"C++ {advantage:.1f}x better"
+    return f"Node.js {1 / advantage:.1f}x better"
 
 
 def load_bound(summary):
@@ -1038,8 +1041,8 @@ def write_csv(path, summary, date, machine):
             for kind in list(KINDS) + line["references"]:
                 figures = line[kind]
                 out.writerow([date, line["scenario"], line["metric"], line["unit"], line["better"],
-                              SHOWN.get(kind, kind), f"{figures['median']:.6g}", f"{figures['min']:.6g}",
-                              f"{figures['max']:.6g}", figures["failed"],
+                              SHOWN.get(kind, kind), f"{figures['median']:.6g}",
+                              f"{figures['min']:.6g}", f"{figures['max']:.6g}", figures["failed"],
                               " ".join(f"{v:.6g}" for v in figures["values"]),
                               machine_line(machine)])
 
@@ -1090,7 +1093,8 @@ def chart(path, title, ylabel, lines, normalise, log_scale):
                 continue  # Node.js had nothing here: no bar to be relative to
             label = short_label(line)
             figures = [line[k][s] / scale for k in KINDS for s in ("median", "min", "max")]
-            f.write(f'"{label}" ' + " ".join("NaN" if v != v else f"{v:.6g}" for v in figures) + "\n")
+            values = " ".join("NaN" if v != v else f"{v:.6g}" for v in figures)  # v != v: NaN
+            f.write(f'"{label}" {values}\n')
     script = f"""
 set terminal svg size {max(640, 110 * len(lines) + 160)},480 dynamic enhanced font 'sans,11'
 set output '{path}'
@@ -1209,14 +1213,15 @@ def draw_slide_charts(summary, out_dir):
              for l in rows("delivered lines/s") if not l["scenario"].startswith("chat paced")]
     if ratio_chart(os.path.join(out_dir, "slide-throughput.svg"),
                    "Lines delivered per second, C++ / Node.js",
-                   "higher is better (blue: C++ ahead); 1 line a write is how a chat client sends", speed):
+                   "higher is better (blue: C++ ahead); 1 line a write is how a chat client sends",
+                   speed):
         drawn.append("slide-throughput.svg")
     cpu = [(slide_label(l["scenario"]), l["ratio"], l["ratio"] <= 2 / 3)
            for l in rows("server CPU per delivered line")]
     if ratio_chart(os.path.join(out_dir, "slide-cpu.svg"),
                    "Server CPU per delivered line, C++ / Node.js",
-                   "lower is better (blue: at or under the goal); system calls per line decide it", cpu,
-                   target=2 / 3, target_label="goal 2/3"):
+                   "lower is better (blue: at or under the goal); system calls per line decide it",
+                   cpu, target=2 / 3, target_label="goal 2/3"):
         drawn.append("slide-cpu.svg")
     latency = [(slide_label(l["scenario"]), l["ratio"], l["ratio"] <= 1)
                for l in rows("latency p99")]
@@ -1229,7 +1234,8 @@ def draw_slide_charts(summary, out_dir):
               for l in summary if l["unit"] in ("MiB", "KiB") and l["ratio"] == l["ratio"]
               and "16 lines a write" not in l["scenario"] and "whole burst" not in l["scenario"]]
     if ratio_chart(os.path.join(out_dir, "slide-memory.svg"), "Server memory, C++ / Node.js",
-                   "peak resident memory under the same load; lower is better (blue: C++ ahead)", memory):
+                   "peak resident memory under the same load; lower is better (blue: C++ ahead)",
+                   memory):
         drawn.append("slide-memory.svg")
     return drawn
 
@@ -1267,9 +1273,9 @@ def summary_from_csv(path):
     with open(path, newline="") as f:
         for record in csv.DictReader(f):
             key = (record["scenario"], record["metric"])
-            line = lines.setdefault(key, {"scenario": record["scenario"], "metric": record["metric"],
-                                          "unit": record["unit"], "better": record["better"],
-                                          "references": []})
+            line = lines.setdefault(key, {"scenario": record["scenario"],
+                                          "metric": record["metric"], "unit": record["unit"],
+                                          "better": record["better"], "references": []})
             kind = shown_to_kind.get(record["implementation"], record["implementation"])
             if kind not in KINDS:
                 line["references"].append(kind)
@@ -1301,7 +1307,8 @@ def main():
     args = parser.parse_args()
     if args.redraw:
         summary = summary_from_csv(os.path.join(args.out, "latest.csv"))
-        print("drew", ", ".join(draw_charts(summary, args.out) + draw_slide_charts(summary, args.out)))
+        drawn = draw_charts(summary, args.out) + draw_slide_charts(summary, args.out)
+        print("drew", ", ".join(drawn))
         return 0
 
     global RELEASE_DIR, LOG_DIR, SERVER_CPUS, LOAD_CPUS
@@ -1351,7 +1358,8 @@ def main():
                                  "better": better, "kind": kind, "run": number_, "value": value,
                                  "metrics": metrics})
                 shown = ", ".join(f"{m} {number(v, u)} {u}" for m, u, _, v in metrics)
-                log(f"    {SHOWN[kind]:8} run {number_}: {shown}  [{time.monotonic() - began:.1f} s]")
+                took = time.monotonic() - began
+                log(f"    {SHOWN[kind]:8} run {number_}: {shown}  [{took:.1f} s]")
             for name, measure, once in references:
                 if number_ > 1 and (quick or once):
                     continue  # a "once" reference, and with --quick every one: the first run only
@@ -1395,7 +1403,7 @@ def main():
     if args.note:
         notes.insert(0, args.note)
     if skipped:
-        notes.append("Not measured: " + "; ".join(skipped) + ".")
+        notes.append("Not measured: " + "; ".join(dict.fromkeys(skipped)) + ".")  # each once
     if failures:
         notes.append("Failed runs: " + "; ".join(f.replace("\n", " ")[:240] for f in failures))
     block = "\n\n".join(notes[:1] + [table] + notes[1:] +

@@ -2,11 +2,16 @@
 """Runs one lesson's Catch2 tests against the talk's Node.js original and reports each case.
 
 Used by `./workshop test --against node [NN...]` (as `against_node.py --lessons [NN...]`: each
-lesson with a solution and a Node.js original, built in $WORKSHOP_BUILD). Each test case runs in its own process (one case
-that hangs or crashes cannot hide the others), with --program pointing at a small wrapper
-script that execs `node reference/node/PROGRAM.js "$@"`. The results are printed, saved as
-JSON, and written as a markdown table into the lesson's README between
+lesson with a solution and a Node.js original, built in $WORKSHOP_BUILD). Each test case runs in
+its own process (one case that hangs or crashes cannot hide the others), with --program pointing
+at a small wrapper script that execs `node reference/node/PROGRAM.js "$@"`. The results are
+printed, saved as JSON, and written as a markdown table into the lesson's README between
 <!-- node-results:begin --> and <!-- node-results:end --> when both markers are there.
+
+The table says what the test expected and what it got, and, when Node.js died of an error, its
+code (ECONNRESET, EPIPE...): not the tail of the server's stderr that the test prints (a dump of
+a socket, a stack trace), and with the pids and OS-picked ports that change on every run read as
+PID and PORT, so that running it again changes only what the test measured.
 Standard library only.
 """
 import argparse
@@ -20,11 +25,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from wslib import (ROOT, build_dir, built, catch_spec, lesson_dir, lesson_dirs, list_cases,  # noqa: E402
-                   program_of, say)
+from wslib import (ROOT, build_dir, built, catch_spec, lesson_dir, lesson_dirs,  # noqa: E402
+                   list_cases, program_of, say)
 
 BEGIN = "<!-- node-results:begin -->"
 END = "<!-- node-results:end -->"
+# The header of the server's stderr tail that a failing test prints after its Got: line.
+SERVER_SAID = re.compile(r"^(\S+) \(pid \d+\) said on stderr")
 
 
 def write_wrapper(path, script):
@@ -41,17 +48,80 @@ def write_wrapper(path, script):
 
 
 def first_line_after(prefix, text):
-    """The text after `prefix` on its line, with the lines that continue it (up to Hint:)."""
+    """The text after `prefix` on its line, with the lines that continue it (up to Hint:, or the
+    server's stderr tail). Of the stderr a test quotes there (lines starting with |), only the
+    line that tells what happened: see telling()."""
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line.strip().startswith(prefix):
-            found = [line.strip()[len(prefix):].strip()]
-            for more in lines[i + 1:]:
-                if not more.strip() or more.strip().startswith(("Hint:", "Got:", "=====")):
+            found, quoted = [line.strip()[len(prefix):].strip()], []
+            for more in (more.strip() for more in lines[i + 1:]):
+                if not more or more.startswith(("Hint:", "Got:", "=====")) \
+                        or SERVER_SAID.match(more):
                     break
-                found.append(more.strip())
-            return " ".join(found)
+                if more.startswith("|"):
+                    quoted.append(more[1:].strip())
+                elif not quoted:
+                    found.append(more)
+            if quoted:
+                found.append(telling(quoted))
+            return " ".join(found).strip().rstrip(":")
     return ""
+
+
+# Lines of Node.js's stderr that say nothing to a reader: a caret under the code, stack frames,
+# the version line, braces and fields of a dumped object.
+NOISE = re.compile(r"^(\^|at |Emitted 'error' event|node:|Node\.js v|triggerUncaughtException|"
+                   r"[{}<\[]|\w+: .*,$)")
+
+
+def telling(quoted):
+    """Of quoted stderr lines, the one that tells most: an error's own line (TypeError: ...),
+    else the first that is not noise; '' if every line is."""
+    errors = [q for q in quoted if re.match(r"\w*Error\b", q)]
+    rest = [q for q in quoted if q and not NOISE.match(q)]
+    return (errors or rest or [""])[0]
+
+
+def told(text):
+    """`text` with each stderr it quotes as a string of several lines ("...\\n...") cut to the
+    line that tells most (see telling())."""
+    def cut(found):
+        lines = [line.strip() for line in found[2].split("\\n")]
+        if sum(1 for line in lines if line) < 2:
+            return found[0]
+        return f'{found[1]}"…{telling(lines)}…"'
+    return re.sub(r'(stderr )"((?:[^"\\]|\\.)*)"', cut, text)
+
+
+def crash_of(output):
+    """How the Node.js program died, from the stderr tail the test printed: Node.js ends an
+    uncaught error with its version line; the error's code (and the call that failed) says which.
+    '' when no server died."""
+    program, said = None, []
+    for line in output.splitlines():
+        header = SERVER_SAID.match(line.strip())
+        if header:
+            program, said = header[1], []
+        elif program and line.strip().startswith("|"):
+            said.append(line.strip()[1:].strip())
+            if said[-1].startswith("Node.js v"):
+                text = "\n".join(said)
+                code = re.search(r"\bcode: '(\w+)'", text)
+                call = re.search(r"\bsyscall: '(\w+)'", text)
+                error = next((s for s in said if re.match(r"\w*Error\b", s)), "")
+                what = f"an unhandled {code[1]}" if code else error or "an uncaught error"
+                return f"{program} died of {what}" + (f" in {call[1]}()" if call else "")
+    return ""
+
+
+def masked(text, output):
+    """`text` with the pids of the programs the test started, and the ports the OS picked
+    (32768 and up on Linux), as PID and PORT: they change on every run and say nothing."""
+    for pid in set(re.findall(r"\(pid (\d+)\)", output)):
+        text = re.sub(rf"\b{pid}\b", "PID", text)
+    return re.sub(r"\b(127\.0\.0\.1:|port:? )(\d{5})\b",
+                  lambda m: m[1] + ("PORT" if int(m[2]) >= 32768 else m[2]), text)
 
 
 def shorten(text, limit):
@@ -79,8 +149,9 @@ def run_case(test_binary, wrapper, readme, name, timeout):
     output = output.replace(ROOT + os.sep, "")  # paths as in the repository, wherever it lives
     if "No test cases matched" in output:
         raise SystemExit(f"against_node: Catch2 found no case named {name!r}")
-    expected = first_line_after("Expected:", output)
-    got = first_line_after("Got:", output)
+    expected = masked(first_line_after("Expected:", output), output)
+    got = masked(told(first_line_after("Got:", output)), output)
+    crash = crash_of(output)
     if not os.path.exists(ran):  # the case is about another of our programs (blocking_http...)
         return {"name": name, "passed": None, "seconds": seconds, "expected": expected,
                 "got": got}
@@ -90,8 +161,10 @@ def run_case(test_binary, wrapper, readme, name, timeout):
     if code is None:
         got = got or f"no verdict within {timeout} s (killed)"
     elif not expected:
-        got = got or shorten(output.strip().splitlines()[-1] if output.strip() else "", 120)
-    return {"name": name, "passed": False, "seconds": seconds, "expected": expected, "got": got}
+        last = output.strip().splitlines()[-1] if output.strip() else ""
+        got = got or shorten(masked(last, output), 120)
+    return {"name": name, "passed": False, "seconds": seconds, "expected": expected, "got": got,
+            "crash": crash}
 
 
 def steps_of(tags):
@@ -118,7 +191,8 @@ def markdown(results, script, date):
     lines = [
         f"Generated by `./workshop test --against node` on {date}: this lesson's tests run against "
         f"the talk's program as it was written (`{script}`, fixed only where it would not run). "
-        f"**{passed} of {applicable} cases pass.**" + others(len(results) - applicable, len(results)),
+        f"**{passed} of {applicable} cases pass.**"
+        + others(len(results) - applicable, len(results)),
         "",
         "| test case | step | the talk's Node.js | what the test saw |",
         "|---|---|---|---|",
@@ -131,6 +205,8 @@ def markdown(results, script, date):
         elif not r["passed"]:
             seen = f"expected {shorten(r['expected'], 110)}; got {shorten(r['got'], 110)}" \
                 if r["expected"] else shorten(r["got"], 160)
+            if r.get("crash"):
+                seen += f" ({r['crash']})"
         cells = [r["name"], steps_of(r["tags"]), verdict, seen]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
@@ -198,7 +274,8 @@ def main():
         mark = {True: "pass", False: "FAIL", None: "n/a "}[result["passed"]]
         print(f"  {mark}  {name}  ({result['seconds']:.1f} s)", flush=True)
         if result["passed"] is False:
-            print(f"        got: {shorten(result['got'], 150)}", flush=True)
+            crash = f" ({result['crash']})" if result.get("crash") else ""
+            print(f"        got: {shorten(result['got'], 150)}{crash}", flush=True)
 
     date = datetime.date.today().isoformat()
     shown = os.path.relpath(script, os.getcwd())
