@@ -27,7 +27,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wslib import (INSTALL, ROOT, build_dir, built, die, ensure_node,  # noqa: E402
                    install_packages, lesson_dir, lesson_dirs, list_cases, manifest, program_of,
-                   read_json, say)
+                   read, read_json, say)
 
 BUILD = build_dir()
 STATE = os.path.join(ROOT, ".workshop")  # results, hint progress, backups: ignored by git
@@ -51,10 +51,10 @@ def plural(count, word):
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def write_json(path, data):
+def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as out:
-        json.dump(data, out, indent=1)
+        out.write(text)
 
 
 def git(*args, check=True):
@@ -81,28 +81,30 @@ def configure(folder=BUILD, preset="default", *extra):
             "again: it configures again")
 
 
-def build(targets, log_path=None):
+def build(targets, log_path=None, stdout=None):  # its output into log_path, or to stdout
     install_packages(["tools", "build"], "to build and test")
     configure()
     if not targets:
         say(f"building everything ({shown(BUILD)}/)")
     command = ["cmake", "--build", BUILD, "-j", JOBS] + (["--target", *targets] if targets else [])
-    return logged(command, log_path)[0] if log_path else subprocess.run(command).returncode == 0
+    if log_path:
+        return logged(command, log_path)[0]
+    return subprocess.run(command, stdout=stdout).returncode == 0
 
 
-def logged(command, log_path):
+def logged(command, log_path):  # (whether it succeeded, its output), the output kept in log_path
     with open(log_path, "w") as log:
         done = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    with open(log_path, errors="replace") as log:
-        return done.returncode == 0, log.read()
+    return done.returncode == 0, read(log_path)
 
 
 def show_build_errors(log_path, folder):
     say(f"lesson {folder[:2]} does not compile: fix the FIRST error below "
         "(later ones often follow from it)")
     noise = re.compile(r"^\[ *\d+%\]|^g?make|^Consolidate compiler|^-- ")
-    with open(log_path, errors="replace") as log:
-        lines = [line.rstrip("\n").replace(ROOT + "/", "") for line in log if not noise.match(line)]
+    lines = [line.replace(ROOT + "/", "") for line in read(log_path).splitlines()
+             if not noise.match(line)]
+
     first = next((at for at, line in enumerate(lines) if "error" in line), len(lines))
     print("\n".join(lines[first:first + 40]))
     print(f"  (the whole build output: {shown(log_path)})")
@@ -155,7 +157,7 @@ def run_tests(tests, program, spec=None, extra=(), quiet=True):
         done = subprocess.run([tests, "--program", program, *extra, *([spec] if spec else []),
                                "--results", results], cwd=ROOT, capture_output=True, text=True,
                               errors="replace")
-        lines = open(results, errors="replace").readlines() if os.path.exists(results) else []
+        lines = read(results).splitlines()
     cases = {}
     for line in lines:
         try:
@@ -212,7 +214,7 @@ def build_and_test(folder, log_name, spec=None, complete=True, testing=None):
         known.update((case.name, dataclasses.asdict(case)) for case in cases)
         saved = {"cases": list(known.values())}
     saved.update(fingerprint=before, when=time.time(), build="ok" if cases else "failed")
-    write_json(os.path.join(RESULTS, folder + ".json"), saved)
+    write(os.path.join(RESULTS, folder + ".json"), json.dumps(saved, indent=1))
     if cases is None:
         show_build_errors(log_path, folder)
     return cases
@@ -285,10 +287,9 @@ def print_rows(rows, width=34):
 def read_hints(folder):
     """{key: (title, {(tier, test name or None): text})}: HINTS.md's sections, by a step's number
     or a group's name in lower case."""
-    path = os.path.join(ROOT, "lessons", folder, "HINTS.md")
-    text = open(path).read() if os.path.exists(path) else ""
     sections = {}
-    for chunk in re.split(r"^## ", text, flags=re.M)[1:]:
+    for chunk in re.split(r"^## ", read(os.path.join(ROOT, "lessons", folder, "HINTS.md")),
+                          flags=re.M)[1:]:
         title, _, body = chunk.partition("\n")
         title = title.strip()
         step = re.match(r"(?i)step (\d+)\b", title)
@@ -318,9 +319,7 @@ def print_hint(folder, step, tier, failing_case=None):
     text = tiers.get((tier, None), "") if named is None else named
     for line in re.sub(r"\n{3,}", "\n\n", text).splitlines():
         print(f"  {line}" if line else "")
-    os.makedirs(HINTS_SEEN, exist_ok=True)
-    with open(os.path.join(HINTS_SEEN, f"{folder}-step{step}"), "w") as seen:
-        seen.write(f"{tier}\n")
+    write(os.path.join(HINTS_SEEN, f"{folder}-step{step}"), f"{tier}\n")
     return last
 
 
@@ -369,7 +368,7 @@ def check_lesson(folder, step=None):
         todo = re.compile(rf"TODO step {about}(?!\d)")
         files = [shown(path) for path in sorted(glob.glob(f"{ROOT}/lessons/{folder}/*.[ch]*"))
                  if path.endswith((".cpp", ".hpp", ".h"))
-                 and todo.search(open(path, errors="replace").read())]
+                 and todo.search(read(path))]
         print(f"  Read step {about} in lessons/{folder}/README.md"
               + (f", then edit {' '.join(files)} (TODO step {about})" if files else ""))
         rows = [(f"./workshop check {nn} --step {about}",
@@ -429,11 +428,8 @@ def cmd_hint(args):
         sys.stderr.write(f"No hints for {step_label(step)} of lesson {nn}. The steps with hints:\n"
                          + titles)
         return 2
-    seen = os.path.join(HINTS_SEEN, f"{folder}-step{step}")
-    try:
-        tier = int(open(seen).read().strip() or 0) + 1 if args.more else 1
-    except (OSError, ValueError):
-        tier = 1
+    seen = read(os.path.join(HINTS_SEEN, f"{folder}-step{step}")).strip()
+    tier = int(seen) + 1 if args.more and seen.isdigit() else 1
     tiers = print_hint(folder, step, tier, failing if failing and failing.about == step else None)
     print(f"  More: ./workshop hint {nn} {step} --more" if tier < tiers else
           f"  That is the last tier. The reference: solutions/{folder}/")
@@ -603,7 +599,7 @@ def cmd_hunt(args):
     patch, step, mistake = hunts[name]
     copy = os.path.join(HUNTS, f"{nn}-{number}")
     log_path = os.path.join(BUILD, "last-hunt-build.log")
-    files = re.findall(r"^\+\+\+ b/(\S+)", open(patch).read(), re.M)
+    files = re.findall(r"^\+\+\+ b/(\S+)", read(patch), re.M)
     if args.check:
         if not os.path.isdir(copy):
             die(f"no copy to check: ./workshop hunt {nn} {number} makes it")
@@ -630,8 +626,8 @@ def cmd_hunt(args):
     if args.check:
         say(f"solved: the mistake was in step {step}: {mistake}")
         print("  The mistake, as a diff from the reference solution:")
-        print("".join(f"    {line}\n" for line in open(patch).read().splitlines()[1:]), end="")
-        write_json(HUNTS_SOLVED, sorted(solved | {f"{nn}-{name}"}))
+        print("".join(f"    {line}\n" for line in read(patch).splitlines()[1:]), end="")
+        write(HUNTS_SOLVED, json.dumps(sorted(solved | {f"{nn}-{name}"}), indent=1))
         left = len(unsolved) - (number in unsolved)
         print(f"  Next: ./workshop hunt {nn}" + (f" ({left} left)" if left else
                                                    f" --list (all {len(names)} solved)"))
@@ -795,7 +791,7 @@ def manifest_problems(folder, build_folder):
     for text, heading in (("README.md", "###"), ("HINTS.md", "##")):
         found = [(int(match.group(1)), match.group(2).strip()) for match in re.finditer(
             rf"^{heading} Step (\d+): (.+)$",
-            open(os.path.join(ROOT, "lessons", folder, text)).read(), re.M)]
+            read(os.path.join(ROOT, "lessons", folder, text)), re.M)]
         if found != titles:
             problems.append(f"lessons/{folder}/{text}'s step headings are {found}; the manifest's "
                             f"steps are {titles}")
@@ -839,7 +835,7 @@ def cpp_lines(path, comments):
         if bool(piece.group(1)) != comments:
             return blank
         return "  " + piece.group()[2:] if comments else piece.group()
-    text = CPP.sub(keep, open(path, errors="replace").read())
+    text = CPP.sub(keep, read(path))
     return [re.sub(r"\s+", " ", line).strip() for line in text.split("\n")]
 
 
@@ -857,9 +853,9 @@ def cmd_answers(args):
         places = [(path, number, line) for path in sources("lessons")
                   for number, line in enumerate(cpp_lines(path, True), 1) if line]
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
-        if os.path.exists(readme):
-            places += [(readme, number, re.sub(r"\s+", " ", line).strip())
-                       for number, line in enumerate(open(readme).read().splitlines(), 1)]
+        places += [(readme, number, re.sub(r"\s+", " ", line).strip())
+                   for number, line in enumerate(read(readme).splitlines(), 1)]
+
         hits += [(path, number, answer) for path, number, text in places
                  for answer in [next((code for code in answers if code in text), None)] if answer]
     for path, number, answer in hits:
@@ -980,6 +976,7 @@ def cmd_fuzz(args):
                            f"-artifact_prefix={folder}/crashes/{target}-"],
                           os.path.join(folder, target + ".log"))
         if ok:
+
             for runs, seconds in re.findall(r"^Done (\d+) runs in (\d+) second", text, re.M):
                 print(f"  {runs} inputs in {seconds} s, no crash")
             continue
@@ -1003,12 +1000,11 @@ def cmd_live(args):
     asks_help = {"-h", "--help"} & set(args.rest)
     if args.command == "demo" and "--no-build" not in args.rest and not asks_help:
         say("building what the demo runs (lessons 04 and 05's solutions, the chat bot)")
-        stdout = os.dup(1)
-        os.dup2(2, 1)  # the build's output on stderr: the demo's stdout is its ready line
-        done = build(["solutions_04_distributed_chat", "solutions_05_reverse_proxy", "chat_bot"])
-        os.dup2(stdout, 1)
-        if not done:
+        # the build's output on stderr: the demo's stdout is its ready line
+        if not build(["solutions_04_distributed_chat", "solutions_05_reverse_proxy", "chat_bot"],
+                     stdout=sys.stderr):
             die("the demo's programs do not build (above)")
+
     os.execv(PYTHON, [PYTHON, os.path.join(ROOT, "demo", "demo.py"), args.command, *args.rest])
 
 

@@ -62,6 +62,14 @@ def lesson_dir(number):  # "03" or "3" -> "03-chat-server"
     return found[0] if found else die(f"no lesson {number} (./workshop list shows them)")
 
 
+def read(path):  # a text file's contents, "" if there is no such file
+    try:
+        with open(path, errors="replace") as text:
+            return text.read()
+    except FileNotFoundError:
+        return ""
+
+
 def read_json(path, default):
     try:
         with open(path) as text:
@@ -161,11 +169,7 @@ class Program:
         return self.process.poll() is None
 
     def log_tail(self, lines=5):
-        try:
-            with open(self.log_path, errors="replace") as log:
-                return " | ".join(log.read().splitlines()[-lines:])
-        except FileNotFoundError:
-            return ""
+        return " | ".join(read(self.log_path).splitlines()[-lines:])
 
     def stop(self, timeout=5.0):  # SIGTERM, then SIGKILL after `timeout` s; waits until it is gone
         if self.process.poll() is not None:
