@@ -715,6 +715,7 @@ def cmd_doctor(args):
 
 # ---- CI's checks of the lessons themselves ----
 LIST_BEGIN, LIST_END = "<!-- tests:begin -->", "<!-- tests:end -->"
+TEST_LIST = re.compile(f"{LIST_BEGIN}.*?{LIST_END}", re.S)  # in each lesson's README.md
 
 
 def listed_cases(build_folder, folder):  # [Case] as the test executable lists them, None unbuilt
@@ -724,44 +725,36 @@ def listed_cases(build_folder, folder):  # [Case] as the test executable lists t
     return None
 
 
-def cmd_test_list(args):
-    """Prints, writes into (--write) or checks (--check) each lesson README's list of its tests,
-    between the tests:begin/end markers."""
-    drifted = []
+def test_list(folder, cases):  # what a lesson's README lists between the tests:begin/end markers
+    lines = [LIST_BEGIN, f"The tests, by step: {plural(len(cases), 'test')} (generated from "
+             f"tests/{folder}/ by `python3 tools/loop.py test-list --write`; CI checks it):", ""]
+    for step, step_cases in by_step(cases).items():
+        run_one = f"; `./workshop check {folder[:2]} --step {step}`" if isinstance(step, int) else ""
+        lines.append(f"- **{step_label(step).capitalize()}** "
+                     f"({plural(len(step_cases), 'test')}{run_one})")
+        lines.extend(f"  - {case.name}" for case in step_cases)
+    return "\n".join(lines + [LIST_END])
+
+
+def cmd_test_list(args):  # prints each lesson's test list, or writes it into its README (--write)
     for folder in args.lessons or lessons_with_tests():
         cases = listed_cases(args.build, folder)
         if cases is None:
             die(f"{shown(tests_of(folder, args.build))} is not built: "
                 f"./workshop build test_{folder[:2]}")
-        lines = [LIST_BEGIN, f"The tests, by step: {plural(len(cases), 'test')} (generated from "
-                 f"tests/{folder}/ by `python3 tools/loop.py test-list --write`; CI checks it):",
-                 ""]
-        for step, step_cases in by_step(cases).items():
-            run_one = (f"; `./workshop check {folder[:2]} --step {step}`"
-                       if isinstance(step, int) else "")
-            lines.append(f"- **{step_label(step).capitalize()}** "
-                         f"({plural(len(step_cases), 'test')}{run_one})")
-            lines.extend(f"  - {case.name}" for case in step_cases)
-        block = "\n".join(lines + [LIST_END])
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
-        current = open(readme).read()
-        if not re.search(f"{LIST_BEGIN}.*{LIST_END}", current, re.S):
+        current, block = read(readme), test_list(folder, cases)
+        if not args.write:
+            print(block)
+            continue
+        if not TEST_LIST.search(current):
             die(f"lessons/{folder}/README.md has no {LIST_BEGIN} ... {LIST_END}: put the two "
                 "lines where the list goes (the end of its Steps section)")
-        updated = re.sub(f"{LIST_BEGIN}.*?{LIST_END}", lambda _: block, current, count=1,
-                         flags=re.S)
-        if args.write and updated != current:
-            open(readme, "w").write(updated)
+        updated = TEST_LIST.sub(lambda _: block, current, count=1)
+        if updated != current:
+            write(readme, updated)
             print(f"  wrote the test list into lessons/{folder}/README.md")
-        elif args.check:
-            print(f"  {'ok' if updated == current else 'DRIFTED'}  lessons/{folder}/README.md's "
-                  "test list")
-            drifted += [folder] if updated != current else []
-        elif not args.write:
-            print(block)
-    if drifted:
-        say("a README's test list is not the tests': python3 tools/loop.py test-list --write")
-    return 1 if drifted else 0
+    return 0
 
 
 def manifest_problems(folder, build_folder):
@@ -797,6 +790,10 @@ def manifest_problems(folder, build_folder):
                             f"steps are {titles}")
     problems += [f"lessons/{folder}/HINTS.md has no section '## {group.capitalize()}'"
                  for group in groups if group not in read_hints(folder)]
+    listed = TEST_LIST.search(read(os.path.join(ROOT, "lessons", folder, "README.md")))
+    if not listed or listed.group() != test_list(folder, cases):
+        problems.append(f"lessons/{folder}/README.md's test list (between {LIST_BEGIN} and "
+                        f"{LIST_END}) is not the tests': python3 tools/loop.py test-list --write")
     patches = {os.path.basename(path)[:-6] for path in glob.glob(
         os.path.join(ROOT, "tests", "mutants", folder, "*.patch"))}
     problems += [f"tests/mutants/{folder}/{name}.patch is not among the manifest's hunts"
@@ -1054,7 +1051,8 @@ COMMANDS = [
     ("help", None, "", ("help", "this text")),
     ("variant", cmd_variant, "--tests --program --patch"),
     ("manifest", cmd_manifest, "--check --build NN..."),
-    ("test-list", cmd_test_list, "--write --check --build NN..."),
+    ("test-list", cmd_test_list, "--write --build NN..."),
+
     ("answers", cmd_answers, "NN..."),
 ]
 FLAG = {"action": "store_true"}
