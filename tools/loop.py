@@ -651,9 +651,6 @@ def cmd_hunt(args):
 TESTED = {"g++": ("12.", "14."), "cmake": ("3.25.", "3.31."), "libasio-dev": ("1.22.", "1.30."),
           "libhiredis-dev": ("0.14.", "1.2."), "catch2": ("2.13.",), "libcatch2-dev": ("3.7.",),
           "redis-server": ("7.0.", "8.0."), "python3": ("3.11.", "3.13.")}
-# How a missing package shows, by who needs it ("needed by" in tools/requirements.txt).
-ABSENT = {"tools": ("MISSING", ""), "build": ("MISSING", ""),
-          "run": ("later", ": installed by that command")}
 COROUTINES = "#include <asio.hpp>\nasio::awaitable<int> f() { co_return 42; }\nint main() {}\n"
 
 
@@ -662,14 +659,14 @@ def cmd_doctor(args):
         system = platform.freedesktop_os_release()
     except OSError:
         system = {}
-    release = system.get("ID"), system.get("VERSION_CODENAME")
-    tested = release in (("debian", "bookworm"), ("debian", "trixie"))
+    tested = (system.get("ID"), system.get("VERSION_CODENAME")) in (("debian", "bookworm"),
+                                                                     ("debian", "trixie"))
     say(f"this is {system.get('PRETTY_NAME', 'an unknown system (no /etc/os-release)')}: " + (
         "CI tests the workshop on it" if tested else "NOT one CI tests (Debian 12 and 13 are); it "
         "may work, and the container does (README: On macOS or Windows)"))
     say("checking what the workshop needs (tools/requirements.txt says who installs what)")
-    with open(os.path.join(ROOT, "tools", "requirements.txt")) as listed:
-        rows = [line.split(None, 3) for line in listed if line.strip() and not line.startswith("#")]
+    rows = [line.split(None, 3) for line in read(os.path.join(ROOT, "tools", "requirements.txt"))
+            .splitlines() if line.strip() and not line.startswith("#")]
     here = subprocess.run([INSTALL, "--list", *[row[0] for row in rows]], capture_output=True,
                           text=True, check=True).stdout.split()  # NAME@release: only there
     rows = [(package.partition("@")[0], command, need, what.strip())
@@ -681,25 +678,24 @@ def cmd_doctor(args):
                 if status.startswith("ii")}  # Debian's version, no epoch, no revision
     fix_now = []
     for package, command, need, what in rows:
-        present = shutil.which(command) if command != "-" else package in versions
-        extra = versions.get(package, "") if present else ""
-        if present and package == "g++":
+        name, version = package if command == "-" else command, versions.get(package, "")
+        present = package in versions if command == "-" else shutil.which(command)
+        if present and package == "g++":  # and it compiles Asio's coroutines
             compiles = subprocess.run(["g++", "-std=c++20", "-fsyntax-only", "-x", "c++", "-"],
                                       input=COROUTINES, capture_output=True, text=True)
-            extra += (", C++20 coroutines (asio::awaitable compiles)" if compiles.returncode == 0
-                      else ": NO C++20 coroutines with Asio (need g++ 11+ and libasio-dev)")
-        name = package if command == "-" else command
-        if present and "NO C++20" not in extra:
-            ci_versions = TESTED.get(package, ())
-            untested = ci_versions and extra[:1].isdigit() and not extra.startswith(ci_versions)
-            print(f"  {'WARNING' if untested else 'ok':<9} {name:<20} {what}"
-                  + (f"  [{extra}]" if extra else "")
-                  + (f"  (CI tests {' and '.join(version + 'x' for version in ci_versions)})"
-                     if untested else ""))
-            continue
-        state, later = ABSENT.get(need, ("optional", ""))
-        print(f"  {state:<9} {name:<20} {what}  (package {package}{later})")
-        fix_now += [package] if state == "MISSING" else []
+            present = compiles.returncode == 0
+            version += ", C++20 coroutines (asio::awaitable compiles)"
+        tested = TESTED.get(package, ())
+        if present and tested and version[:1].isdigit() and not version.startswith(tested):
+            print(f"  WARNING   {name:<20} {what}  [{version}]  (CI tests "
+                  f"{' and '.join(series + 'x' for series in tested)})")
+        elif present:
+            print(f"  ok        {name:<20} {what}" + (f"  [{version}]" if version else ""))
+        else:  # who needs it ("needed by" in tools/requirements.txt) says how bad that is
+            state = {"tools": "MISSING", "build": "MISSING", "run": "later"}.get(need, "optional")
+            print(f"  {state:<9} {name:<20} {what}  (package {package}"
+                  + (": installed by that command)" if need == "run" else ")"))
+            fix_now += [package] if state == "MISSING" else []
     configured = os.path.exists(os.path.join(BUILD, "Makefile"))
     made = "is configured" if configured else "is made by the first ./workshop check, run or test"
     print(f"  {'ok' if configured else 'later':<9} {'build folder':<20} {shown(BUILD)}/ {made}\n")
@@ -729,7 +725,8 @@ def test_list(folder, cases):  # what a lesson's README lists between the tests:
     lines = [LIST_BEGIN, f"The tests, by step: {plural(len(cases), 'test')} (generated from "
              f"tests/{folder}/ by `python3 tools/loop.py test-list --write`; CI checks it):", ""]
     for step, step_cases in by_step(cases).items():
-        run_one = f"; `./workshop check {folder[:2]} --step {step}`" if isinstance(step, int) else ""
+        run_one = (f"; `./workshop check {folder[:2]} --step {step}`"
+                   if isinstance(step, int) else "")
         lines.append(f"- **{step_label(step).capitalize()}** "
                      f"({plural(len(step_cases), 'test')}{run_one})")
         lines.extend(f"  - {case.name}" for case in step_cases)
