@@ -201,7 +201,6 @@ def build_and_test(folder, log_name, spec=None, complete=True, testing=None):
     and hint (a run of one step updates only that step's cases)."""
     before, saved = fingerprint(folder), saved_results(folder)[0]
     log_path = os.path.join(BUILD, log_name)
-    os.makedirs(BUILD, exist_ok=True)
     cases = None
     if build([f"lessons_{folder[:2]}_{program_of(folder)}", f"test_{folder[:2]}"], log_path):
         if testing:
@@ -365,10 +364,9 @@ def check_lesson(folder, step=None):
     about = failing.about
     rows = [(f"./workshop check {nn}", "run the tests again")]
     if isinstance(about, int):
-        todo = re.compile(rf"TODO step {about}(?!\d)")
         files = [shown(path) for path in sorted(glob.glob(f"{ROOT}/lessons/{folder}/*.[ch]*"))
                  if path.endswith((".cpp", ".hpp", ".h"))
-                 and todo.search(read(path))]
+                 and re.search(rf"TODO step {about}(?!\d)", read(path))]
         print(f"  Read step {about} in lessons/{folder}/README.md"
               + (f", then edit {' '.join(files)} (TODO step {about})" if files else ""))
         rows = [(f"./workshop check {nn} --step {about}",
@@ -584,10 +582,10 @@ def cmd_hunt(args):
         die(f"lesson {nn} has no hunts")
     if args.list:
         say(f"lesson {nn}'s bug hunts ({len(names) - len(unsolved)} of {len(names)} solved)")
-        for number, name in enumerate(names, 1):
-            mistake = "" if number in unsolved else f": {hunts[name][2]}"
-            done = "      " if number in unsolved else "solved"
-            print(f"  {number:>2}  {done}  a mistake in step {hunts[name][1]}{mistake}")
+        for number, (_, step, mistake) in enumerate(hunts.values(), 1):
+            done = number not in unsolved
+            print(f"  {number:>2}  {'solved' if done else '      '}  a mistake in step {step}"
+                  + (f": {mistake}" if done else ""))
         return 0
     number = args.k or (unsolved + [None])[0]
     if number is None:
@@ -878,8 +876,7 @@ def cmd_test(args):
                           "--lessons", *[folder[:2] for folder in args.lessons]])
     if not build([]):
         return 1
-    if in_git() and (git("diff", "--quiet", "HEAD", "--", "lessons", check=False).returncode or
-                     git("ls-files", "--others", "--exclude-standard", "lessons").stdout.strip()):
+    if in_git() and git("status", "--porcelain", "--", "lessons").stdout.strip():
         say("lessons/ has your changes: running the solutions' tests only (the skeleton check "
             "needs untouched lessons; your code: ./workshop check NN)")
         command = ["ctest", "--preset", "solutions", "--test-dir", BUILD, "-j", JOBS]
