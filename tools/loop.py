@@ -847,7 +847,6 @@ def cmd_answers(args):
         readme = os.path.join(ROOT, "lessons", folder, "README.md")
         places += [(readme, number, re.sub(r"\s+", " ", line).strip())
                    for number, line in enumerate(read(readme).splitlines(), 1)]
-
         hits += [(path, number, answer) for path, number, text in places
                  for answer in [next((code for code in answers if code in text), None)] if answer]
     for path, number, answer in hits:
@@ -976,11 +975,9 @@ def cmd_fuzz(args):
         sys.stderr.write(f"  reproduce: {shown(folder)}/{target} {shown(folder)}/crashes/"
                          f"{target}-<the file named above>\n")
         failed.append(target)
-    if failed:
-        say(f"fuzzing found a crash in: {' '.join(failed)}")
-        return 1
-    say(f"every fuzz target ran {args.seconds} s without a crash")
-    return 0
+    say(f"fuzzing found a crash in: {' '.join(failed)}" if failed else
+        f"every fuzz target ran {args.seconds} s without a crash")
+    return 1 if failed else 0
 
 
 def cmd_live(args):
