@@ -149,9 +149,9 @@ def program_in(folder):
     return built(BUILD, "lessons", folder, program_of(folder))
 
 
-def run_tests(tests, program, spec=None, extra=(), quiet=True):
+def run_tests(tests, program, spec=None, extra=()):
     """[Case] from the test executable's --results: a JSON line when a case starts and another
-    when it ends (tests/support/src/main.cpp); a case that never ended failed."""
+    when it ends (tests/support/src/main.cpp); a case that never ended failed; none: its output."""
     with tempfile.TemporaryDirectory(prefix="workshop.") as work:
         results = os.path.join(work, "results.jsonl")
         done = subprocess.run([tests, "--program", program, *extra, *([spec] if spec else []),
@@ -171,7 +171,7 @@ def run_tests(tests, program, spec=None, extra=(), quiet=True):
         data["failures"] = [text.replace(ROOT + "/", "") for text in data.get("failures", [])]
         cases[data["name"]] = Case(**{key: data[key] for key in data
                                       if key in Case.__dataclass_fields__})
-    if not cases and not quiet:
+    if not cases:
         sys.stderr.write(done.stdout + done.stderr)
     return list(cases.values())
 
@@ -205,8 +205,8 @@ def build_and_test(folder, log_name, spec=None, complete=True, testing=None):
     if build([f"lessons_{folder[:2]}_{program_of(folder)}", f"test_{folder[:2]}"], log_path):
         if testing:
             say(testing)
-        cases = run_tests(tests_of(folder), program_in(folder), spec, quiet=False,
-                          extra=["--lesson-readme", f"lessons/{folder}/README.md"])
+        cases = run_tests(tests_of(folder), program_in(folder), spec,
+                          ["--lesson-readme", f"lessons/{folder}/README.md"])
         if not cases:
             return cases
         known = {} if complete else {case["name"]: case for case in saved.get("cases", [])}
@@ -507,9 +507,9 @@ def cmd_reset(args):
     print(f"Your changes in lessons/{folder}:")
     print("\n".join("  " + line for line in changes.rstrip("\n").splitlines()))
     backup = shown(os.path.join(STATE, "backup", f"{folder}-{time.strftime('%Y%m%d-%H%M%S')}"))
-    question = f"Put the skeleton back? Your files are kept in {backup}/ [y/N] "
     try:
-        answer = "y" if args.yes else input(question)
+        answer = "y" if args.yes else input(f"Put the skeleton back? Your files are kept in "
+                                            f"{backup}/ [y/N] ")
     except EOFError:
         answer = ""
     if answer.strip().lower() not in ("y", "yes"):
