@@ -237,9 +237,8 @@ def first_failure(cases, asked=None):
     done = {step for case in cases if case.passed for step in case.steps}
     failing = [case for case in cases if not case.passed]
     for case in failing:
-        named = [int(hint.group(1)) for text in case.failures
-                 for hint in [HINT_STEP.search(text)] if hint]
-        case.about = asked if asked is not None else named[0] if named else next(
+        hint = HINT_STEP.search("\n".join(case.failures))
+        case.about = asked if asked is not None else int(hint.group(1)) if hint else next(
             (step for step in case.steps if step not in done), case.step)
     return min(failing, key=lambda case: (step_order(case.about), step_order(case.step)),
                default=None)  # the first of equals
