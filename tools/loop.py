@@ -104,7 +104,6 @@ def show_build_errors(log_path, folder):
     noise = re.compile(r"^\[ *\d+%\]|^g?make|^Consolidate compiler|^-- ")
     lines = [line.replace(ROOT + "/", "") for line in read(log_path).splitlines()
              if not noise.match(line)]
-
     first = next((at for at, line in enumerate(lines) if "error" in line), len(lines))
     print("\n".join(lines[first:first + 40]))
     print(f"  (the whole build output: {shown(log_path)})")
@@ -662,8 +661,8 @@ def cmd_doctor(args):
         "CI tests the workshop on it" if tested else "NOT one CI tests (Debian 12 and 13 are); it "
         "may work, and the container does (README: On macOS or Windows)"))
     say("checking what the workshop needs (tools/requirements.txt says who installs what)")
-    rows = [line.split(None, 3) for line in read(os.path.join(ROOT, "tools", "requirements.txt"))
-            .splitlines() if line.strip() and not line.startswith("#")]
+    needs = read(os.path.join(ROOT, "tools", "requirements.txt")).splitlines()
+    rows = [line.split(None, 3) for line in needs if line.strip() and not line.startswith("#")]
     here = subprocess.run([INSTALL, "--list", *[row[0] for row in rows]], capture_output=True,
                           text=True, check=True).stdout.split()  # NAME@release: only there
     rows = [(package.partition("@")[0], command, need, what.strip())
@@ -682,10 +681,10 @@ def cmd_doctor(args):
                                       input=COROUTINES, capture_output=True, text=True)
             present = compiles.returncode == 0
             version += ", C++20 coroutines (asio::awaitable compiles)"
-        tested = TESTED.get(package, ())
-        if present and tested and version[:1].isdigit() and not version.startswith(tested):
+        ci_series = TESTED.get(package, ())
+        if present and ci_series and version[:1].isdigit() and not version.startswith(ci_series):
             print(f"  WARNING   {name:<20} {what}  [{version}]  (CI tests "
-                  f"{' and '.join(series + 'x' for series in tested)})")
+                  f"{' and '.join(series + 'x' for series in ci_series)})")
         elif present:
             print(f"  ok        {name:<20} {what}" + (f"  [{version}]" if version else ""))
         else:  # who needs it ("needed by" in tools/requirements.txt) says how bad that is
