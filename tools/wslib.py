@@ -15,7 +15,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-READY = re.compile(r"^listening on (.+):(\d+)$")  # docs/programs.md: the first line on stdout
+READY = re.compile(r"^listening on (.+):(\d+)$", re.M)  # docs/programs.md: the first stdout line
 
 
 def say(message):  # a step the tool takes, on stderr, in bold on a terminal
@@ -60,6 +60,14 @@ def lesson_dir(number):  # "03" or "3" -> "03-chat-server"
         die(f"not a lesson number: {number} (./workshop list shows them)")
     found = [folder for folder in lesson_dirs() if folder.startswith(f"{int(number):02d}-")]
     return found[0] if found else die(f"no lesson {number} (./workshop list shows them)")
+
+
+def read(path):  # a text file's contents, "" if there is no such file
+    try:
+        with open(path, errors="replace") as text:
+            return text.read()
+    except FileNotFoundError:
+        return ""
 
 
 def read_json(path, default):
@@ -109,14 +117,9 @@ def wait_ready(path, pid, timeout=15.0):
     first or says nothing for `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with open(path, errors="replace") as out:
-                for line in out:
-                    match = READY.match(line.rstrip("\n"))
-                    if match:
-                        return match.group(1), int(match.group(2))
-        except FileNotFoundError:
-            pass
+        ready = READY.search(read(path))
+        if ready:
+            return ready.group(1), int(ready.group(2))
         if not pid_alive(pid):
             return None
         time.sleep(0.02)
@@ -161,11 +164,7 @@ class Program:
         return self.process.poll() is None
 
     def log_tail(self, lines=5):
-        try:
-            with open(self.log_path, errors="replace") as log:
-                return " | ".join(log.read().splitlines()[-lines:])
-        except FileNotFoundError:
-            return ""
+        return " | ".join(read(self.log_path).splitlines()[-lines:])
 
     def stop(self, timeout=5.0):  # SIGTERM, then SIGKILL after `timeout` s; waits until it is gone
         if self.process.poll() is not None:
@@ -212,7 +211,7 @@ class Redis(Program):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "wait-ready":
+    if len(sys.argv) >= 4 and sys.argv[1] == "wait-ready":
         found = wait_ready(sys.argv[2], int(sys.argv[3]),
                            float(sys.argv[4]) if len(sys.argv) > 4 else 15.0)
         if found is None:
