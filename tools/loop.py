@@ -906,11 +906,13 @@ def cmd_slides(args):
         install_packages(["chromium"], "the slides' PDF and PNG")
     ensure_node("slides")
     say("building the decks into slides/build/")
-    return subprocess.run([os.path.join(ROOT, "slides", "build.sh"), *args.rest],
-                          cwd=ROOT).returncode
+    return subprocess.run([os.path.join(ROOT, "slides", "build.sh")], cwd=ROOT).returncode
 
 
 def cmd_compare(args):
+    compare = [PYTHON, os.path.join(ROOT, "benchmarks", "compare", "compare.py")]
+    if {"-h", "--help"} & set(args.rest):  # its help at once, before minutes of building
+        os.execv(PYTHON, [*compare, "--help"])
     release = os.environ.get("WORKSHOP_RELEASE_BUILD") or os.path.join(ROOT, "build-release")
     install_packages(["tools", "build", "libbenchmark-dev", "wrk", "gnuplot-nox"],
                      "./workshop compare")
@@ -923,8 +925,7 @@ def cmd_compare(args):
     run(["cmake", "--build", release, "-j", JOBS, "--target", *targets], stdout=subprocess.DEVNULL)
     say(f"Node.js vs C++ on the same load{', quick' if '--quick' in args.rest else ''}: "
         "a few minutes")
-    os.execv(PYTHON, [PYTHON, os.path.join(ROOT, "benchmarks", "compare", "compare.py"),
-                      "--release-dir", release, *args.rest])
+    os.execv(PYTHON, [*compare, "--release-dir", release, *args.rest])
 
 
 def cmd_sanitize(args):
@@ -1027,7 +1028,7 @@ COMMANDS = [
     ("drill", cmd_live, "..."),
     ("compare", cmd_compare, "...", ("compare [--quick]", "the talk's Node.js programs against "
      "our C++ on the same load: table, CSV, charts")),
-    ("slides", cmd_slides, "...", ("slides", "build the decks: slides/build/*.html (offline) and "
+    ("slides", cmd_slides, "", ("slides", "build the decks: slides/build/*.html (offline) and "
      "*.pdf; checks code and overflow")),
     ("sanitize", cmd_sanitize, "", ("sanitize", "the solutions' tests under ASan + UBSan "
      "(build-asan/)")),
