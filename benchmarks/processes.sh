@@ -37,28 +37,12 @@ stop() {
 }
 
 # start_haproxy BACKEND_PORT [taskset -c N]: HAProxy in TCP mode in front of 127.0.0.1:BACKEND_PORT,
-# configured as compare.py runs it (one thread, a log line per connection on stderr, as
-# docs/programs.md asks of our proxy); sets PORT and PID once it accepts.
+# configured as compare.py runs it (benchmarks/haproxy.cfg); sets PORT and PID once it accepts.
 start_haproxy() {
   local backend="$1"; shift
   PORT=$(free_port)
-  cat >"$TMP/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 9000
-  log stderr format raw local0 info
-defaults
-  mode tcp
-  log global
-  option tcplog
-  timeout connect 1s
-  timeout client 60s
-  timeout server 60s
-listen proxy
-  bind 127.0.0.1:$PORT
-  server echo 127.0.0.1:$backend
-EOF
-  "$@" haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.out" 2>"$TMP/haproxy.err" &
+  HAPROXY_PORT=$PORT HAPROXY_BACKEND=$backend "$@" haproxy -db -f "$ROOT/benchmarks/haproxy.cfg" \
+    >"$TMP/haproxy.out" 2>"$TMP/haproxy.err" &
   PID=$!
   PIDS+=("$PID")
   local _

@@ -784,24 +784,7 @@ class Backend:
         self.server.stop()
 
 
-# One thread, as our proxy runs, and one log line per connection on stderr naming the backend,
-# as docs/programs.md asks of ours (without it HAProxy does less of the job: about 5% more short
-# connections/s, benchmarks/README.md "Which core is full").
-HAPROXY_CONFIG = """global
-  nbthread 1
-  maxconn 9000
-  log stderr format raw local0 info
-defaults
-  mode tcp
-  log global
-  option tcplog
-  timeout connect 1s
-  timeout client 60s
-  timeout server 60s
-listen proxy
-  bind 127.0.0.1:{port}
-  server echo 127.0.0.1:{backend}
-"""
+HAPROXY_CONFIG = os.path.join(ROOT, "benchmarks", "haproxy.cfg")  # its port and backend: env
 
 
 def scenario_proxy(sizes):
@@ -840,12 +823,12 @@ def scenario_proxy(sizes):
     def haproxy():
         backend = Backend(bench)
         port = free_port()
-        config = os.path.join(LOG_DIR, "haproxy.cfg")
-        with open(config, "w") as f:
-            f.write(HAPROXY_CONFIG.format(port=port, backend=backend.port))
         log_file = open(os.path.join(LOG_DIR, "haproxy.log"), "w")
-        process = subprocess.Popen(["haproxy", "-db", "-f", config], stdout=subprocess.DEVNULL,
-                                   stderr=log_file, preexec_fn=under_test())
+        process = subprocess.Popen(["haproxy", "-db", "-f", HAPROXY_CONFIG],
+                                   stdout=subprocess.DEVNULL, stderr=log_file,
+                                   preexec_fn=under_test(),
+                                   env=dict(os.environ, HAPROXY_PORT=str(port),
+                                            HAPROXY_BACKEND=str(backend.port)))
         log_file.close()  # the child has its own copy
         try:
             wait_for_port(port, process, "haproxy")
