@@ -47,7 +47,7 @@ response_head read_head(client& visitor, std::string_view hint, ms within = 2000
     fail(visitor.name() + " to receive a status line ending in \\r\\n within " +
              std::to_string(within.count()) + " ms",
          status ? "the line " + show(*status)
-                : (visitor.at_eof() ? std::string{"end-of-file"} : std::string{"nothing"}),
+                : (visitor.at_eof() ? visitor.ending() : std::string{"nothing"}),
          hint);
   }
   head.status_line = status->substr(0, status->size() - 2);
@@ -56,7 +56,7 @@ response_head read_head(client& visitor, std::string_view hint, ms within = 2000
     if (!line || line->size() < 2 || line->substr(line->size() - 2) != "\r\n") {
       fail(visitor.name() + " to receive header lines ending in \\r\\n, then a blank line",
            line ? "the line " + show(*line)
-                : (visitor.at_eof() ? std::string{"end-of-file"} : std::string{"nothing more"}),
+                : (visitor.at_eof() ? visitor.ending() : std::string{"nothing more"}),
            hint);
     }
     if (*line == "\r\n") return head;

@@ -347,7 +347,7 @@ void expect_line_among_others(client& reader, const std::string& expected, ms wi
   }
   fail(reader.name() + " to receive " + show(expected) + " within " +
            std::to_string(within.count()) + " ms",
-       reader.at_eof() ? "end-of-file" : "other lines, or nothing", hint);
+       reader.at_eof() ? reader.ending() : "other lines, or nothing", hint);
 }
 
 // Sends `line` from `writer` every 500 ms until `reader` gets it: the servers subscribe to Redis

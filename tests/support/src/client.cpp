@@ -94,6 +94,7 @@ client::client(client&& other) noexcept
       name_{std::move(other.name_)},
       quiet_{other.quiet_},
       eof_{other.eof_},
+      error_{other.error_},
       buffer_{std::move(other.buffer_)} {}
 
 client& client::operator=(client&& other) noexcept {
@@ -103,6 +104,7 @@ client& client::operator=(client&& other) noexcept {
     name_ = std::move(other.name_);
     quiet_ = other.quiet_;
     eof_ = other.eof_;
+    error_ = other.error_;
     buffer_ = std::move(other.buffer_);
   }
   return *this;
@@ -165,14 +167,19 @@ bool client::fill(clock::time_point deadline) {
   const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
   if (n <= 0) {
     eof_ = true;
-    if (!quiet_)
-      note(name_ +
-           (n == 0 ? " saw end-of-file" : std::string{" saw an error: "} + std::strerror(errno)));
+    error_ = n < 0 ? errno : 0;
+    if (!quiet_) note(name_ + " saw " + ending());
     return false;
   }
   buffer_.append(chunk, static_cast<std::size_t>(n));
   if (!quiet_) note(name_ + " received " + show({chunk, static_cast<std::size_t>(n)}, 100));
   return true;
+}
+
+std::string client::ending() const {
+  if (error_ == 0) return "end-of-file";
+  return (error_ == ECONNRESET ? "a reset (" : "an error (") + std::string{std::strerror(error_)} +
+         ")";
 }
 
 std::optional<std::string> client::read_line(ms timeout) {
@@ -217,7 +224,7 @@ void client::expect_line(std::string_view expected, ms within, std::string_view 
   fail(name_ + " to receive the line " + show(expected) + " within " +
            std::to_string(within.count()) + " ms",
        line ? "the line " + show(*line)
-            : (eof_ ? "end-of-file" : "no complete line") +
+            : (eof_ ? ending() : "no complete line") +
                   (buffer_.empty() ? std::string{} : " (partial: " + show(buffer_) + ")"),
        hint);
 }
@@ -229,7 +236,7 @@ std::string client::expect_line_starting(std::string_view prefix, ms within,
   fail(name_ + " to receive a line starting with " + show(prefix) + " within " +
            std::to_string(within.count()) + " ms",
        line ? "the line " + show(*line)
-            : (eof_ ? std::string{"end-of-file"} : std::string{"no complete line"}),
+            : (eof_ ? ending() : std::string{"no complete line"}),
        hint);
 }
 
@@ -239,8 +246,8 @@ void client::expect_bytes(std::string_view expected, ms within, std::string_view
   const std::string arrived = got + buffer_;  // all that came, not cut to the expected length
   fail(
       name_ + " to receive " + show(expected) + " within " + std::to_string(within.count()) + " ms",
-      arrived.empty() ? (eof_ ? std::string{"end-of-file"} : std::string{"nothing"})
-                      : show(arrived, 400) + (eof_ ? " then end-of-file" : "") + "\n          (" +
+      arrived.empty() ? (eof_ ? ending() : std::string{"nothing"})
+                      : show(arrived, 400) + (eof_ ? " then " + ending() : "") + "\n          (" +
                             first_difference(expected, arrived) + ")",
       hint);
 }

@@ -172,7 +172,12 @@ namespace {
 // The servers this test started and has not destroyed yet: their stderr files, for fail().
 struct live_servers_t {
   std::mutex mutex;
-  std::vector<std::pair<std::string, std::string>> logs;  // (name and pid, stderr path)
+  struct live_server {
+    std::string name;  // and pid
+    std::string path;  // its stderr
+    pid_t pid;
+  };
+  std::vector<live_server> logs;
 };
 live_servers_t& live_servers() {
   static live_servers_t instance;
@@ -180,10 +185,24 @@ live_servers_t& live_servers() {
 }
 }  // namespace
 
+// How a server that is no longer running ended ("" while it runs or once reaped), looked at
+// without reaping it (WNOWAIT): server::running() and stop() still see its exit.
+std::string how_it_ended(pid_t pid) {
+  siginfo_t info{};
+  if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+      info.si_pid != pid)
+    return "";
+  if (info.si_code == CLD_EXITED) return "it exited with code " + std::to_string(info.si_status);
+  return "it was killed by signal " + std::to_string(info.si_status) + " (" +
+         strsignal(info.si_status) + (info.si_code == CLD_DUMPED ? ", core dumped)" : ")");
+}
+
 std::string servers_said(std::size_t lines) {
   std::lock_guard lock{live_servers().mutex};
   std::string text;
-  for (const auto& [name, path] : live_servers().logs) {
+  for (const auto& [name, path, pid] : live_servers().logs) {
+    if (const auto ended = how_it_ended(pid); !ended.empty())
+      text += "  " + name + " is no longer running: " + ended + "\n";
     std::string tail = read_file(path);
     std::size_t start = tail.size();
     for (std::size_t count = 0; start > 0; --start) {
@@ -213,8 +232,8 @@ server server::start(std::vector<std::string> args, const std::string& program) 
   if (started.pid_ < 0) fail("to start " + command, std::strerror(errno), "");
   {
     std::lock_guard lock{live_servers().mutex};
-    live_servers().logs.emplace_back(started.name_ + " (pid " + std::to_string(started.pid_) + ")",
-                                     started.stderr_path_);
+    live_servers().logs.push_back({started.name_ + " (pid " + std::to_string(started.pid_) + ")",
+                                   started.stderr_path_, started.pid_});
   }
 
   const auto line = read_line_from(started.stdout_fd_, 10000ms);
@@ -249,7 +268,7 @@ server::~server() {
   if (stdout_fd_ >= 0) ::close(stdout_fd_);
   if (!stderr_path_.empty()) {
     std::lock_guard lock{live_servers().mutex};
-    std::erase_if(live_servers().logs, [&](const auto& log) { return log.second == stderr_path_; });
+    std::erase_if(live_servers().logs, [&](const auto& log) { return log.path == stderr_path_; });
     unlink(stderr_path_.c_str());
   }
 }

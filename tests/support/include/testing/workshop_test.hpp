@@ -127,6 +127,8 @@ class client {
   bool wait_closed(ms timeout);
   // True when the peer has closed (EOF or reset) and everything it sent was read.
   bool at_eof() const { return eof_; }
+  // How the connection ended, for a failure's "Got:": "end-of-file", "a reset (...)", ...
+  std::string ending() const;
   std::string_view pending() const { return buffer_; }  // read but not yet consumed
 
   // Expectations that fail the test with the transcript.
@@ -147,7 +149,8 @@ class client {
   int fd_ = -1;
   std::string name_;
   bool quiet_ = false;
-  bool eof_ = false;
+  bool eof_ = false;  // the connection ended: end-of-file, or an error (error_)
+  int error_ = 0;
   std::string buffer_;
 };
 
