@@ -9,7 +9,9 @@
 #include <cstddef>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "testing/catch.hpp"
 #include "testing/conventions.hpp"
@@ -47,12 +49,71 @@ std::string numbered_line(int sender, int number, std::size_t size = 0) {
   return line + '\n';
 }
 
+// The sender and number of `line` when it is exactly numbered_line(sender, number, its size).
+std::optional<std::pair<int, int>> numbered(std::string_view line) {
+  int sender = -1, number = -1;
+  if (std::sscanf(std::string{line}.c_str(), "from %d line %d", &sender, &number) != 2 ||
+      sender < 0 || number < 0 || numbered_line(sender, number, line.size()) != line) {
+    return std::nullopt;
+  }
+  return std::pair{sender, number};
+}
+
+// A line that a reader gets a second time was sent twice. Lines from one sender come in order:
+// when `got` ends with a whole numbered line that `had(sender, number)` says the reader got
+// before, this says what came: that line again, whole or after the start of another line (where
+// a write stopped). Nothing when `got` is something else.
+template <typename Had>
+std::optional<std::string> sent_twice(std::string_view got, Had had) {
+  const auto at = got.rfind("from ");  // the padding has no spaces: only a line's head does
+  const auto line = at == std::string_view::npos ? std::nullopt : numbered(got.substr(at));
+  if (!line || !had(line->first, line->second)) return std::nullopt;
+  char again[80];
+  std::snprintf(again, sizeof again, "line %04d from %03d again, which it had already",
+                line->second, line->first);
+  return at == 0 ? std::string{again}
+                 : "the first " + std::to_string(at) + " bytes of a line, then " + again;
+}
+
+// Where `got` first departs from `sent`, when the bytes from there on are bytes it had already
+// (they occur before that point in `sent`, and nowhere after it): which bytes came twice.
+// Nothing when `got` is the start of `sent`, or goes on with bytes skipped or never sent.
+std::optional<std::string> repeated_bytes(std::string_view sent, std::string_view got) {
+  const auto at = static_cast<std::size_t>(
+      std::mismatch(got.begin(), got.end(), sent.begin(), sent.end()).first - got.begin());
+  const auto next = got.substr(at, 1024);  // holds a whole line's head: its place is unique
+  if (next.size() < 64) return std::nullopt;
+  const auto earlier = sent.substr(0, at + next.size() - 1).find(next);
+  if (earlier == std::string_view::npos || sent.find(next, at + 1) != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return "from byte " + std::to_string(at) + " on, bytes " + std::to_string(earlier) +
+         " on again: " + std::to_string(at - earlier) + " bytes it had already came twice";
+}
+
+// The hint of a story in which a reader got bytes a second time. The step-1 writer's gather write
+// sends each byte once (async_write goes on after a partial write by itself); from step 6 on,
+// flush() writes first, and the writer it starts must not send those bytes again.
+constexpr std::string_view sent_twice_hint =
+    "step 6: each byte leaves once: what flush() wrote at once is sent by no one again; the "
+    "writer it starts goes on from where that write stopped";
+
 // Reads `count` lines into `lines`, failing with `hint` if they do not all come in time.
 void expect_lines(client& reader, const std::vector<std::string>& expected, ms within,
                   std::string_view hint) {
   for (std::size_t i = 0; i < expected.size(); ++i) {
     const auto line = reader.read_line(within);
     if (line && *line == expected[i]) continue;
+    const auto due = numbered(expected[i]);
+    const auto again =
+        !line || !due ? std::nullopt : sent_twice(*line, [&due](int sender, int number) {
+          return sender == due->first && number < due->second;
+        });
+    if (again) {
+      fail(reader.name() + " to receive line " + std::to_string(i + 1) + " of " +
+               std::to_string(expected.size()) + ", each once: " + show(expected[i]),
+           "the line " + show(*line) + ": " + *again, sent_twice_hint);
+    }
     fail(reader.name() + " to receive line " + std::to_string(i + 1) + " of " +
              std::to_string(expected.size()) + ": " + show(expected[i]),
          line ? "the line " + show(*line)
@@ -202,13 +263,17 @@ TEST_CASE("a line bigger than the socket's buffers arrives whole, and once", "[s
   auto sender = join(program, "sender", true);
   auto receiver = join_with_small_buffers(program, "receiver");
   std::string big;
-  for (std::size_t i = 0; big.size() < (4 << 20); ++i) big += numbered_line(1, int(i % 10000), 100);
+  for (int i = 0; big.size() < (4 << 20); ++i) big += numbered_line(1, i, 100);  // none alike
   std::replace(big.begin(), big.end(), '\n', ' ');
   big.back() = '\n';
   note("the sender sends one line of 4 MiB, then \"after\"; no socket takes 4 MiB in one write");
   std::thread sending{[&] { sender.try_send(big + "after\n"); }};
   const std::string got = receiver.read_exactly(big.size(), 10000ms);
   sending.join();
+  if (const auto again = repeated_bytes(big, got)) {
+    fail("the receiver to get the 4 MiB line byte for byte, once",
+         first_difference(big, got) + "; " + *again, sent_twice_hint);
+  }
   if (got != big && program.log_tail(40).find("-backlog") != std::string::npos) {
     fail("the receiver, reading all along, to be kept and get the 4 MiB line",
          first_difference(big, got) + "; the server dropped a client for its backlog",
@@ -222,11 +287,10 @@ TEST_CASE("a line bigger than the socket's buffers arrives whole, and once", "[s
   if (got != big) {
     fail("the receiver to get the 4 MiB line byte for byte, once", first_difference(big, got),
          "step 1: a write may take only part of what it is given; the writer goes on from where "
-         "that write stopped (step 6: flush()'s write included), never sending a byte twice or "
-         "skipping one");
+         "that write stopped (step 6: flush()'s write included), never skipping a byte");
   }
   receiver.expect_line("after\n", 3000ms, "step 2: the next line follows the long one");
-  receiver.expect_nothing(300ms, "step 1: nothing is sent twice");
+  receiver.expect_nothing(300ms, sent_twice_hint);
 }
 
 TEST_CASE("200 clients sending 10 lines each: each gets exactly the others' lines", "[step2]") {
@@ -252,6 +316,13 @@ TEST_CASE("200 clients sending 10 lines each: each gets exactly the others' line
         while (received[r] < goal) {
           const auto line = clients[r].read_line(0ms);
           if (!line) break;
+          const auto again = sent_twice(*line, [&next, r](int sender, int number) {
+            return sender < clients_count && number < next[r][sender];
+          });
+          if (again) {
+            fail(clients[r].name() + " to receive each line of the others once",
+                 "the line " + show(*line) + ": " + *again, sent_twice_hint);
+          }
           int sender = -1, number = -1;
           if (std::sscanf(line->c_str(), "from %d line %d", &sender, &number) != 2 || sender < 0 ||
               sender >= clients_count || *line != numbered_line(sender, number)) {
@@ -399,6 +470,13 @@ TEST_CASE("two senders' long lines sent in tiny fragments never interleave", "[s
       ++next_a;
     } else if (line && next_b < b_lines.size() && *line == b_lines[next_b]) {
       ++next_b;
+    } else if (const auto again =
+                   !line ? std::nullopt : sent_twice(*line, [&](int sender, int number) {
+                     return (sender == 1 && number < int(next_a)) ||
+                            (sender == 2 && number < int(next_b));
+                   })) {
+      fail("C to receive whole lines from A or from B, each once",
+           "the line " + show(*line) + ": " + *again, sent_twice_hint);
     } else {
       fail("C to receive whole lines from A or from B, each in order",
            line ? "the line " + show(*line) : std::string{"no complete line"},
@@ -457,6 +535,10 @@ TEST_CASE("a client that never reads is dropped past --max-backlog, the others g
   const std::string got = sleeper.read_until_eof(10000ms, &closed);
   note("sleeper read " + std::to_string(got.size()) + " bytes" +
        (closed ? ", then end-of-file" : " and the connection is still open"));
+  if (const auto again = repeated_bytes(everything, got)) {
+    fail("what sleeper got to be the start of what was sent, each byte once",
+         first_difference(everything, got) + "; " + *again, sent_twice_hint);
+  }
   if (!closed || got.size() >= everything.size()) {
     fail(
         "the server to drop sleeper once more than 64 KiB waited for it (end-of-file before "
