@@ -259,6 +259,8 @@ def print_failure(failing, cases):
     failing_ones = [case for case in mine if not case.passed]
     if not any(case.passed for case in cases) and len(cases) > 1:
         state = f"every test fails: 0 of {len(cases)} pass"
+    elif failing not in mine:  # a test of another step, whose story's hint names this one
+        state = f"a test of {step_label(failing.step)}; what it saw is about {label}"
     elif len(mine) == 1:
         state = f"the only test of {label}"
     elif len(failing_ones) == 1:

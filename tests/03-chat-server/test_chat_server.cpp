@@ -117,7 +117,7 @@ void expect_lines(client& reader, const std::vector<std::string>& expected, ms w
     fail(reader.name() + " to receive line " + std::to_string(i + 1) + " of " +
              std::to_string(expected.size()) + ": " + show(expected[i]),
          line ? "the line " + show(*line)
-              : (reader.at_eof() ? std::string{"end-of-file"} : std::string{"no complete line"}),
+              : (reader.at_eof() ? reader.ending() : std::string{"no complete line"}),
          hint);
   }
 }
