@@ -20,10 +20,13 @@ for_this_release() {
 
 # packages WHAT...: the package names WHAT stands for on this release, one per line
 packages() {
-  local what package listed
+  local what package need listed
   for what in "$@"; do
-    listed=$(awk -v need="$what" '!/^#/ && $3 == need { print $1 }' "$REQUIREMENTS")
-    for package in ${listed:-$what}; do
+    listed=()
+    while read -r package _ need _; do
+      if [[ $package != "#"* && $need == "$what" ]]; then listed+=("$package"); fi
+    done <"$REQUIREMENTS"
+    for package in "${listed[@]:-$what}"; do
       if for_this_release "$package"; then echo "${package%@*}"; fi
     done
   done
