@@ -150,9 +150,11 @@ function(workshop_variants folder)
       set(patch "${mutants_dir}/${mistake}.patch")
       workshop_patched_program(mutant_${number}_${mistake} ${solution}
                                "${CMAKE_BINARY_DIR}/mutants/${folder}/${mistake}" PATCH "${patch}")
-      _workshop_check("mutant.${number}.${mistake}" "${Python3_EXECUTABLE}"
-                      "${PROJECT_SOURCE_DIR}/tools/loop.py" variant --tests ${tests}
-                      --program "$<TARGET_FILE:mutant_${number}_${mistake}>" --patch "${patch}")
+      if(NOT mutant_${number}_${mistake}_SKIPPED)  # left out while solutions/NN-name/ is edited
+        _workshop_check("mutant.${number}.${mistake}" "${Python3_EXECUTABLE}"
+                        "${PROJECT_SOURCE_DIR}/tools/loop.py" variant --tests ${tests}
+                        --program "$<TARGET_FILE:mutant_${number}_${mistake}>" --patch "${patch}")
+      endif()
       # The student's fix of hunt K, once ./workshop hunt made hunts/NN-K/ (it names no mistake)
       set(copy "${PROJECT_SOURCE_DIR}/hunts/${number}-${k}")
       if(EXISTS "${copy}")

@@ -155,7 +155,17 @@ asio::awaitable<std::tuple<std::error_code, std::string_view>> read_some_shared(
   if (!socket.non_blocking()) socket.non_blocking(true, error);
   while (!error) {
     const std::size_t size = socket.read_some(asio::buffer(shared), error);
-    if (!error) co_return std::tuple{error, std::string_view{shared.data(), size}};
+    if (!error) {
+#ifndef NDEBUG
+      // A debug build overwrites the bytes once the caller has reached its next co_await (this
+      // runs after it), so that a view kept past it fails a test every time, not by chance.
+      asio::post(socket.get_executor(), [size] {
+        constexpr std::string_view stale = "<stale: read before a co_await>\n";
+        for (std::size_t i = 0; i < size; ++i) shared[i] = stale[i % stale.size()];
+      });
+#endif
+      co_return std::tuple{error, std::string_view{shared.data(), size}};
+    }
     if (error != asio::error::would_block) break;
     // Nothing there yet: sleep until the socket is readable, holding no buffer meanwhile.
     auto [waited] = co_await socket.async_wait(asio::socket_base::wait_read, use_tuple);

@@ -112,9 +112,16 @@ std::string show(std::string_view bytes, std::size_t limit) {
 
 void fail(std::string_view expected, std::string_view got, std::string_view hint) {
   std::ostringstream message;
+  const std::string story = transcript();
   message << "\nWhat happened (ms since the test started):\n"
-          << transcript() << "Expected: " << expected << "\nGot:      " << got << '\n';
+          << story << "Expected: " << expected << "\nGot:      " << got << '\n';
   if (const auto said = servers_said(); !said.empty()) message << said;
+  // The mark a debug build's read_some_shared leaves on bytes once their reader has gone on
+  if (constexpr std::string_view stale = "<stale: read before a co_await>";
+      story.find(stale) != std::string::npos || got.find(stale) != std::string_view::npos) {
+    message << "Note:     the server sent \"" << stale << "\": it used the bytes of a read after "
+            << "its next co_await\n          (common/include/workshop/shared_read.hpp)\n";
+  }
   if (!hint.empty()) {
     message << "Hint:     " << hint;
     if (!settings().lesson_readme.empty()) message << " (" << settings().lesson_readme << ")";
