@@ -25,7 +25,7 @@ namespace chat {
 // may already hold for one socket (up to 4 MiB of send buffer). The worst case is --max-clients
 // stopped clients at once: lower the limits on a small machine.
 struct session_limits {
-  std::size_t max_line = 64 * 1024;           // --max-line: a longer line drops its sender
+  std::size_t max_line = 64 * 1024;           // --max-line: more before a '\n' drops the sender
   std::size_t max_backlog = 8 * 1024 * 1024;  // --max-backlog: more queued output drops at once
   std::size_t soft_backlog = 1024 * 1024;     // --soft-backlog: more, for too long, drops too
   std::size_t soft_backlog_ms = 5000;         // --soft-backlog-ms: how long is too long
@@ -43,12 +43,14 @@ class chat_session : public participant, public std::enable_shared_from_this<cha
   chat_session(asio::ip::tcp::socket socket, chat_room& room, std::string user_id,
                session_limits limits, line_handler on_line);
 
-  // Queues `welcome` (which starts the writer), joins the room, and starts the reader.
+  // Once it returns: `welcome` is on its way to the client, ahead of every other line for it;
+  // the client is in the room (every later broadcast reaches it); and what it sends is read.
   void start(const message& welcome);
   const std::string& user_id() const override { return user_id_; }  // this client's id
-  // Queues `line` for this client and starts the writer unless it runs; when the outbox
-  // refuses it (past --max-backlog, or past --soft-backlog for too long) it drops the client,
-  // and logs which limit did.
+  // Never waits for the client. Once it returns, either `line` is on its way, to arrive whole
+  // and once after every line delivered before it; or the outbox refused it (past
+  // --max-backlog, or past --soft-backlog for too long), the log says which limit, and the
+  // client is being dropped (its reader leaves the room, not this call).
   void deliver(const message& line) override;
   // Ends the session: closes the socket, so the reader's wait and any write fail; the reader
   // then leaves the room.

@@ -16,8 +16,9 @@ class line_framer {
   // Adds `bytes` and hands every line they complete to `on_lines` as ONE block: whole lines
   // only, each with its '\n', in order; nothing when no line is complete yet. One block per
   // read means one message, one queue push and one write per recipient, however many lines
-  // the read held. False when a line is longer than max_line (its sender is to be dropped):
-  // the lines before it are handed on, nothing from it on.
+  // the read held. False when a line has more than max_line bytes before its '\n' (the '\n'
+  // does not count), or the unfinished line has more already: its sender is to be dropped. The
+  // lines before it are handed on, nothing from it on.
   bool push(std::string_view bytes, const std::function<void(std::string lines)>& on_lines);
   const std::string& pending() const { return received_; }  // the unfinished line so far
 

@@ -23,10 +23,10 @@ std::vector<message> outbox::take_all() {
 
 void outbox::written(const std::vector<message>& batch) {
   for (const auto& line : batch) bytes_ -= line->size();
-  // TODO step 5: once bytes_ is back at or below soft_bytes_, forget when it rose above: a
-  //              reader that caught up gets the whole soft_time_ again the next time it falls
-  //              behind. (test: "a reader briefly past --soft-backlog is kept and gets every
-  //              line, a stopped one is dropped")
+  // TODO step 5: a reader that has caught up (its backlog back at or under the soft limit) is
+  //              behind no more: the next time it falls behind, it gets the whole soft time
+  //              again, however long it was behind before. (test: "a reader briefly past
+  //              --soft-backlog is kept and gets every line, a stopped one is dropped")
 }
 
 }  // namespace chat

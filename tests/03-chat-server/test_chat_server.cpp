@@ -25,7 +25,7 @@ namespace {
 client welcomed(client someone) {
   someone.expect_line_starting("welcome", 3000ms,
                                "step 1: each new client first gets a line starting with "
-                               "\"welcome\" (and joins the room)");
+                               "\"welcome\"");
   return someone;
 }
 
@@ -89,6 +89,15 @@ std::optional<std::string> repeated_bytes(std::string_view sent, std::string_vie
   }
   return "from byte " + std::to_string(at) + " on, bytes " + std::to_string(earlier) +
          " on again: " + std::to_string(at - earlier) + " bytes it had already came twice";
+}
+
+// What came of a long byte stream, for a failure's "Got:": "N of M bytes; the first difference
+// at byte K".
+std::string arrived(std::string_view expected, std::string_view got) {
+  const auto at = static_cast<std::size_t>(
+      std::mismatch(got.begin(), got.end(), expected.begin(), expected.end()).first - got.begin());
+  return std::to_string(got.size()) + " of " + std::to_string(expected.size()) +
+         " bytes; the first difference at byte " + std::to_string(at);
 }
 
 // The hint of a story in which a reader got bytes a second time. The step-1 writer's gather write
@@ -272,11 +281,11 @@ TEST_CASE("a line bigger than the socket's buffers arrives whole, and once", "[s
   sending.join();
   if (const auto again = repeated_bytes(big, got)) {
     fail("the receiver to get the 4 MiB line byte for byte, once",
-         first_difference(big, got) + "; " + *again, sent_twice_hint);
+         arrived(big, got) + "; " + *again, sent_twice_hint);
   }
   if (got != big && program.log_tail(40).find("-backlog") != std::string::npos) {
     fail("the receiver, reading all along, to be kept and get the 4 MiB line",
-         first_difference(big, got) + "; the server dropped a client for its backlog",
+         arrived(big, got) + "; the server dropped a client for its backlog",
          "step 5: a reader that is behind only while a big line passes is kept; only the hard "
          "limit drops at once, the soft one after --soft-backlog-ms");
   }
@@ -285,7 +294,7 @@ TEST_CASE("a line bigger than the socket's buffers arrives whole, and once", "[s
          "step 2: broadcast each read's lines to everyone in the room but the sender");
   }
   if (got != big) {
-    fail("the receiver to get the 4 MiB line byte for byte, once", first_difference(big, got),
+    fail("the receiver to get the 4 MiB line byte for byte, once", arrived(big, got),
          "step 1: a write may take only part of what it is given; the writer goes on from where "
          "that write stopped (step 6: flush()'s write included), never skipping a byte");
   }
@@ -351,7 +360,9 @@ TEST_CASE("200 clients sending 10 lines each: each gets exactly the others' line
         fail(clients[r].name() + " to have " + std::to_string(goal) + " lines after round " +
                  std::to_string(round + 1),
              std::to_string(received[r]) + " lines",
-             "step 2: every line goes to every client but its sender");
+             "step 2: every line goes to every client but its sender; or step 1: lines queued "
+             "while a write was in flight never left (the writer must go on until the outbox is "
+             "empty, not stop after one batch)");
       }
     }
   }
@@ -414,34 +425,51 @@ TEST_CASE("clients that disconnect during traffic do not disturb the others", "[
 
 // sockets.splice(...): a room that never forgets keeps every departed session alive, so the
 // server's memory grows with every client that ever came. 6,000 visits make that plain (about
-// half a KiB each is kept) while a room that forgets stays flat.
+// half a KiB each is kept) while a room that forgets stays flat. Then 6,000 that leave with a
+// reset: a reader that leaves the room only on end-of-file keeps those.
 TEST_CASE("clients that come and go are forgotten: memory does not grow with them", "[step3]") {
   auto program = server::start();
   auto stayer = join(program, "stayer");
-  const auto visit = [&](int count) {
+  // `count` visitors come, get the welcome and go: with a plain close (end-of-file for the
+  // server), or with a reset (its read fails with an error instead). Returns the server's memory
+  // once it has seen them go (a line from stayer reaches a newcomer after them).
+  const auto visit = [&](int count, bool with_reset) {
     for (int i = 0; i < count; ++i) {
       auto visitor = join(program, "visitor " + std::to_string(i + 1), true);
-      visitor.close();
+      if (with_reset) {
+        visitor.reset();
+      } else {
+        visitor.close();
+      }
+    }
+    auto newcomer = join(program, "newcomer", true);
+    stayer.send("still here?\n");
+    newcomer.expect_line("still here?\n", 3000ms, "the server goes on while clients come and go");
+    return program.memory_kib();
+  };
+  const auto expect_flat = [](std::size_t before_kib, std::size_t after_kib, std::string_view how,
+                              std::string_view hint) {
+    note("server memory " + std::to_string(before_kib) + " KiB before 6,000 visits " +
+         std::string{how} + ", " + std::to_string(after_kib) + " KiB after");
+    if (after_kib > before_kib + 1536) {
+      fail("the server's memory to stay within 1.5 MiB of where it was after 6,000 clients came "
+           "and went " + std::string{how},
+           "it grew by " + std::to_string(after_kib - before_kib) + " KiB", hint);
     }
   };
-  visit(500);  // the allocator settles first
-  const std::size_t before_kib = program.memory_kib();
-  visit(6000);
-  stayer.send("still here?\n");
-  auto last = join(program, "last");
-  last.send("yes\n");
-  stayer.expect_line("yes\n", 3000ms, "the server goes on while clients come and go");
-  const std::size_t after_kib = program.memory_kib();
-  note("server memory " + std::to_string(before_kib) + " KiB before 6,000 visits, " +
-       std::to_string(after_kib) + " KiB after");
-  if (after_kib > before_kib + 1536) {
-    fail(
-        "the server's memory to stay within 1.5 MiB of where it was after 6,000 clients came "
-        "and went",
-        "it grew by " + std::to_string(after_kib - before_kib) + " KiB",
-        "step 3: when a client leaves, room_.leave(...) must remove it from the room, or its "
-        "session is kept forever");
-  }
+  note("500 visitors come and go first, each closing its connection (the allocator settles)");
+  const std::size_t settled_kib = visit(500, false);
+  note("6,000 visitors come and go, each closing its connection");
+  const std::size_t after_closes_kib = visit(6000, false);
+  expect_flat(settled_kib, after_closes_kib, "(each closing)",
+              "step 3: when a client leaves, it must leave the room too, or its session is kept "
+              "forever");
+  note("6,000 more come and go, each resetting its connection (SO_LINGER 0)");
+  const std::size_t after_resets_kib = visit(6000, true);
+  expect_flat(after_closes_kib, after_resets_kib, "(each resetting)",
+              "step 3: a client that resets its connection has left too: the reader's read fails "
+              "with an error, not end-of-file, and the session must leave the room however the "
+              "reader ends");
 }
 
 TEST_CASE("two senders' long lines sent in tiny fragments never interleave", "[step4]") {
@@ -537,14 +565,17 @@ TEST_CASE("a client that never reads is dropped past --max-backlog, the others g
        (closed ? ", then end-of-file" : " and the connection is still open"));
   if (const auto again = repeated_bytes(everything, got)) {
     fail("what sleeper got to be the start of what was sent, each byte once",
-         first_difference(everything, got) + "; " + *again, sent_twice_hint);
+         arrived(everything, got) + "; " + *again, sent_twice_hint);
   }
   if (!closed || got.size() >= everything.size()) {
     fail(
         "the server to drop sleeper once more than 64 KiB waited for it (end-of-file before "
         "all 8 MiB)",
         closed ? "all of it" : std::to_string(got.size()) + " bytes and no end-of-file",
-        "step 5: when a client's outbox passes --max-backlog bytes, log it and close it");
+        "step 5: when a client's outbox passes --max-backlog bytes, log it and drop the client "
+        "with a reset, not a plain close: after a plain close the kernel goes on sending what "
+        "it still holds for the client, as slowly as the client takes it, and keeps that memory "
+        "meanwhile; a reset throws it away at once");
   }
   if (everything.compare(0, got.size(), got) != 0) {
     fail("what sleeper got to be the start of what was sent", show(got.substr(0, 200)),
