@@ -68,7 +68,7 @@ std::string first_difference(std::string_view expected, std::string_view got) {
   const auto limit = std::min(expected.size(), got.size());
   std::size_t at = 0;
   while (at < limit && expected[at] == got[at]) ++at;
-  return "got " + std::to_string(got.size()) + " of " + std::to_string(expected.size()) +
+  return std::to_string(got.size()) + " of " + std::to_string(expected.size()) +
          " bytes; the first difference at byte " + std::to_string(at);
 }
 

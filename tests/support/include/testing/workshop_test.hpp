@@ -41,7 +41,7 @@ long long elapsed_ms();
 
 // Bytes as a reader sees them: "Hello\r\n" becomes "Hello\\r\\n", long runs are shortened.
 std::string show(std::string_view bytes, std::size_t limit = 160);
-// "got N of M bytes; the first difference at byte K": where `got` first departs from
+// "N of M bytes; the first difference at byte K": where `got` first departs from
 // `expected`, for a failure message about a long byte stream.
 std::string first_difference(std::string_view expected, std::string_view got);
 
