@@ -91,15 +91,6 @@ std::optional<std::string> repeated_bytes(std::string_view sent, std::string_vie
          " on again: " + std::to_string(at - earlier) + " bytes it had already came twice";
 }
 
-// What came of a long byte stream, for a failure's "Got:": "N of M bytes; the first difference
-// at byte K".
-std::string arrived(std::string_view expected, std::string_view got) {
-  const auto at = static_cast<std::size_t>(
-      std::mismatch(got.begin(), got.end(), expected.begin(), expected.end()).first - got.begin());
-  return std::to_string(got.size()) + " of " + std::to_string(expected.size()) +
-         " bytes; the first difference at byte " + std::to_string(at);
-}
-
 // The hint of a story in which a reader got bytes a second time. The step-1 writer's gather write
 // sends each byte once (async_write goes on after a partial write by itself); from step 6 on,
 // flush() writes first, and the writer it starts must not send those bytes again.
@@ -281,11 +272,11 @@ TEST_CASE("a line bigger than the socket's buffers arrives whole, and once", "[s
   sending.join();
   if (const auto again = repeated_bytes(big, got)) {
     fail("the receiver to get the 4 MiB line byte for byte, once",
-         arrived(big, got) + "; " + *again, sent_twice_hint);
+         first_difference(big, got) + "; " + *again, sent_twice_hint);
   }
   if (got != big && program.log_tail(40).find("-backlog") != std::string::npos) {
     fail("the receiver, reading all along, to be kept and get the 4 MiB line",
-         arrived(big, got) + "; the server dropped a client for its backlog",
+         first_difference(big, got) + "; the server dropped a client for its backlog",
          "step 5: a reader that is behind only while a big line passes is kept; only the hard "
          "limit drops at once, the soft one after --soft-backlog-ms");
   }
@@ -294,7 +285,7 @@ TEST_CASE("a line bigger than the socket's buffers arrives whole, and once", "[s
          "step 2: broadcast each read's lines to everyone in the room but the sender");
   }
   if (got != big) {
-    fail("the receiver to get the 4 MiB line byte for byte, once", arrived(big, got),
+    fail("the receiver to get the 4 MiB line byte for byte, once", first_difference(big, got),
          "step 1: a write may take only part of what it is given; the writer goes on from where "
          "that write stopped (step 6: flush()'s write included), never skipping a byte");
   }
@@ -565,7 +556,7 @@ TEST_CASE("a client that never reads is dropped past --max-backlog, the others g
        (closed ? ", then end-of-file" : " and the connection is still open"));
   if (const auto again = repeated_bytes(everything, got)) {
     fail("what sleeper got to be the start of what was sent, each byte once",
-         arrived(everything, got) + "; " + *again, sent_twice_hint);
+         first_difference(everything, got) + "; " + *again, sent_twice_hint);
   }
   if (!closed || got.size() >= everything.size()) {
     fail(
